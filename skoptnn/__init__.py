@@ -1,0 +1,29 @@
+"""skoptnn: a well-regularised Keras MLP as a first-class scikit-learn estimator.
+
+Importing ``skoptnn`` is cheap: TensorFlow loads on first use of an estimator.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "OptimizedMLPClassifier": "skoptnn.classifier",
+    "DivergenceWarning": "skoptnn._base",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy so that `skoptnn --help` and `import skoptnn.spaces` skip TensorFlow.
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'skoptnn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

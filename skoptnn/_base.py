@@ -1,0 +1,306 @@
+"""What the classifier and the regressor share: parameters, validation, fit.
+
+scikeras' wrappers are the base (label encoding, prediction decoding, pickling
+of Keras models). This module fixes what scikeras 0.13 breaks on
+scikit-learn >= 1.6 and replaces Keras' ``fit`` loop with the compiled one of
+:mod:`skoptnn._training`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    RegressorMixin,
+    _fit_context,
+)
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from ._network import ACTIVATIONS, INITIALIZERS, NetworkSpec, build_network
+from ._training import OPTIMIZERS, EarlyStopping, TrainSpec, get_trainer
+
+
+class DivergenceWarning(UserWarning):
+    """Training stopped because the loss became NaN or infinite."""
+
+
+class _SklearnMixinsFirst(type):
+    """Put scikit-learn's mixins before ``BaseEstimator`` in the MRO.
+
+    scikeras declares ``KerasClassifier(BaseWrapper, ClassifierMixin)``; since
+    scikit-learn 1.6 that order hides the mixin's ``__sklearn_tags__``, so
+    ``is_classifier`` is False. No subclass can reorder its bases' MRO with
+    plain inheritance, so this metaclass moves each mixin just before
+    ``BaseEstimator``, which is where scikit-learn requires it.
+    """
+
+    def mro(cls):
+        order = super().mro()
+        for mixin in (ClassifierMixin, RegressorMixin):
+            if mixin in order and BaseEstimator in order:
+                order.remove(mixin)
+                order.insert(order.index(BaseEstimator), mixin)
+        return order
+
+
+def _hidden_property(name: str, reason: str) -> property:
+    # hasattr() must be False for scikeras methods that bypass skoptnn's fit,
+    # so scikit-learn's meta-estimators do not pick them up.
+    def getter(self):
+        raise AttributeError(f"{type(self).__name__}.{name} is not available: {reason}")
+
+    return property(getter)
+
+
+class _MLPMixin:
+    """Shared parameters and fit of skoptnn's estimators (not public)."""
+
+    _parameter_constraints: dict = {
+        "n_layers": [Interval(Integral, 0, None, closed="left")],
+        "units": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [None, "array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "batch_norm": ["boolean"],
+        "kernel_initializer": [StrOptions(set(INITIALIZERS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "l1": [Interval(Real, 0, None, closed="left")],
+        "l2": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [None, Interval(Real, 0, None, closed="neither")],
+        "clipnorm": [None, Interval(Real, 0, None, closed="neither")],
+        "clipvalue": [None, Interval(Real, 0, None, closed="neither")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "patience": [Interval(Integral, 1, None, closed="left")],
+        "min_delta": [Interval(Real, 0, None, closed="left")],
+        "monitor": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    # scikeras entry points that would bypass this fit.
+    partial_fit = _hidden_property("partial_fit", "refit with fit() instead")
+    initialize = _hidden_property("initialize", "fit() builds the model")
+
+    # -- scikit-learn plumbing that scikeras overrides -------------------------
+    @classmethod
+    def _get_param_names(cls):
+        # scikeras lists instance attributes; scikit-learn reads __init__.
+        return BaseEstimator._get_param_names.__func__(cls)
+
+    set_params = BaseEstimator.set_params
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        return tags
+
+    # -- subclasses fill these in ---------------------------------------------
+    _metrics: tuple[str, ...] = ()
+
+    def _encode_target(self, y):
+        raise NotImplementedError
+
+    def _output_layer(self) -> tuple[int, str, str]:
+        """Return ``(n_outputs, activation, loss)`` for the fitted target."""
+        raise NotImplementedError
+
+    def _stratify(self, y):
+        return None
+
+    # -- fit ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse input is densified.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, multiplied into the loss.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        # A failed fit leaves the estimator exactly as it was, never half-fitted.
+        state = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
+    def _fit(self, X, y, sample_weight):
+        X, y = self._validate_training_data(X, y)
+        y_encoded = self._encode_target(y)
+        sample_weight = self._sample_weight(X, y, sample_weight)
+        X, y_encoded, y, sample_weight = self._drop_zero_weights(X, y_encoded, y, sample_weight)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+
+        spec = self._train_spec(n_features=X.shape[1])
+        early_stopping = self._early_stopping(spec)
+        validation = None
+        if early_stopping is not None:
+            X, y_encoded, sample_weight, validation = self._split_validation(
+                X, y_encoded, y, sample_weight, seed
+            )
+
+        model = build_network(spec.network, seed)
+        model.compile(optimizer=self._make_optimizer(), loss=spec.loss, metrics=list(spec.metrics))
+        result = get_trainer(spec).fit(
+            model, X, y_encoded, sample_weight, validation,
+            epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
+            learning_rate=float(np.asarray(model.optimizer.learning_rate)), seed=seed,
+            early_stopping=early_stopping, verbose=self.verbose,
+        )
+        if result.diverged_epoch is not None:
+            warnings.warn(
+                f"Training diverged: the loss became non-finite at epoch "
+                f"{result.diverged_epoch + 1}, so training stopped and kept the weights "
+                f"of epoch {result.diverged_epoch}. Lower learning_rate "
+                f"(now {self.learning_rate}) or set clipnorm=1.0.",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+
+        self.model_ = model
+        self.history_ = result.history
+        self.n_epochs_ = result.n_epochs
+        self.best_epoch_ = result.best_epoch
+        self._spec = spec
+        return self
+
+    # -- the steps of fit -----------------------------------------------------
+    def _validate_training_data(self, X, y):
+        X, y = validate_data(
+            self, X, y, accept_sparse=("csr", "csc", "coo"), dtype=(np.float32, np.float64),
+            multi_output=self._multi_output, y_numeric=not self._is_classifier,
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        return np.asarray(X, dtype=np.float32), y
+
+    def _sample_weight(self, X, y, sample_weight):
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32, copy=True)
+        if np.any(sample_weight < 0):
+            raise ValueError("sample_weight must be non-negative.")
+        return sample_weight
+
+    @staticmethod
+    def _drop_zero_weights(X, y_encoded, y, sample_weight):
+        # A zero weight means "not in the data": drop it so the mini-batches are
+        # exactly those of the data without it.
+        keep = sample_weight != 0
+        if not keep.any():
+            raise ValueError("sample_weight is zero for every sample: nothing to train on.")
+        if keep.all():
+            return X, y_encoded, y, sample_weight
+        return X[keep], y_encoded[keep], y[keep], sample_weight[keep]
+
+    def _hidden_layer_sizes(self) -> tuple[int, ...]:
+        if self.hidden_layer_sizes is None:
+            return (int(self.units),) * int(self.n_layers)
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
+        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}."
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _train_spec(self, n_features: int) -> TrainSpec:
+        n_outputs, output_activation, loss = self._output_layer()
+        network = NetworkSpec(
+            n_features=int(n_features),
+            hidden_layer_sizes=self._hidden_layer_sizes(),
+            activation=self.activation,
+            batch_norm=bool(self.batch_norm),
+            dropout=float(self.dropout),
+            l1=float(self.l1),
+            l2=float(self.l2),
+            n_outputs=n_outputs,
+            output_activation=output_activation,
+            kernel_initializer=self.kernel_initializer,
+        )
+        return TrainSpec(
+            network=network,
+            loss=loss,
+            metrics=self._metrics,
+            optimizer=self.optimizer,
+            clipnorm=None if self.clipnorm is None else float(self.clipnorm),
+            clipvalue=None if self.clipvalue is None else float(self.clipvalue),
+        )
+
+    def _make_optimizer(self):
+        kwargs = {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
+        if self.learning_rate is not None:
+            kwargs["learning_rate"] = float(self.learning_rate)
+        return OPTIMIZERS[self.optimizer](**kwargs)
+
+    def _early_stopping(self, spec: TrainSpec) -> EarlyStopping | None:
+        if not self.early_stopping:
+            return None
+        allowed = ["val_loss"] + ["val_" + m for m in spec.metrics]
+        if self.monitor not in allowed:
+            raise ValueError(f"monitor must be one of {allowed}; got {self.monitor!r}.")
+        return EarlyStopping(self.monitor, int(self.patience), float(self.min_delta))
+
+    def _split_validation(self, X, y_encoded, y, sample_weight, seed):
+        stratify = self._stratify(y)
+        if stratify is not None:
+            labels, counts = np.unique(stratify, return_counts=True)
+            if counts.min() < 2:
+                raise ValueError(
+                    "early_stopping=True holds out a stratified validation set "
+                    f"(validation_fraction={self.validation_fraction}), which needs at least "
+                    f"2 samples of every class; class {labels[counts.argmin()]!r} has "
+                    f"{counts.min()}. Provide more samples or set early_stopping=False."
+                )
+        try:
+            X_tr, X_val, y_tr, y_val, w_tr, w_val = train_test_split(
+                X, y_encoded, sample_weight, test_size=self.validation_fraction,
+                random_state=seed % (2**32), stratify=stratify,
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping=True could not hold out validation_fraction="
+                f"{self.validation_fraction} of {len(X)} samples: {exc} Provide more "
+                "samples, change validation_fraction, or set early_stopping=False."
+            ) from None
+        return X_tr, y_tr, w_tr, (X_val, y_val, w_val)
+
+    # -- predict --------------------------------------------------------------
+    def _predict_raw(self, X, **kwargs):
+        """Network outputs for ``X`` (probabilities for a classifier)."""
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, reset=False, accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float32, np.float64),
+        )
+        if sp.issparse(X):
+            X = X.toarray()
+        X = np.asarray(X, dtype=np.float32)
+        return get_trainer(self._spec).predict(self.model_, X)
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
