@@ -10,6 +10,7 @@ see them again.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 
@@ -37,10 +38,28 @@ with _quiet_stderr():
     import keras
     import tensorflow as tf
     from scikeras.utils.transformers import ClassifierLabelEncoder
-    from scikeras.wrappers import KerasClassifier, KerasRegressor
+    from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
 
     # Device discovery prints the CUDA notices; do it while still silenced.
     tf.config.list_physical_devices()
+
+
+
+class _OwnRetracingFilter(logging.Filter):
+    # skoptnn traces one graph per architecture on purpose (see _training.py);
+    # TensorFlow's "excessive retracing" hint would only confuse users.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "skoptnn" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_OwnRetracingFilter())
+
+# scikeras 0.13 still defines the tag API that scikit-learn 1.6 removed (its
+# body calls BaseEstimator._more_tags, which no longer exists, so nothing can
+# call it), and scikit-learn rejects any class in an estimator's MRO that
+# defines it without __sklearn_tags__. Drop the dead method.
+if "_more_tags" in vars(BaseWrapper):
+    del BaseWrapper._more_tags
 
 if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on env
     raise ImportError(

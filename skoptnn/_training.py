@@ -15,6 +15,7 @@ initial state, trains, and copies the result back out.
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 from dataclasses import dataclass, field
 
@@ -91,7 +92,7 @@ class _Trainer:
         self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
         n_out = spec.network.n_outputs
         x0 = np.zeros((2, spec.network.n_features), np.float32)
-        y0 = np.zeros((2,) if spec.loss.startswith("sparse") else (2, n_out), np.float32)
+        y0 = np.zeros((2, 1 if spec.loss.startswith(("sparse", "binary")) else n_out), np.float32)
         self.model.test_step((x0, y0, np.ones(2, np.float32)))
         self.model.reset_metrics()
         self.log_names = list(self.model.get_metrics_result())
@@ -104,8 +105,24 @@ class _Trainer:
         self._wait = tf.Variable(0, dtype=tf.int32, trainable=False)
         self._stopped = tf.Variable(False, trainable=False)
         self._diverged = tf.Variable(-1, dtype=tf.int32, trainable=False)
-        self._run = tf.function(self._run_epochs, reduce_retracing=True)
-        self._forward = tf.function(self._forward_fn, reduce_retracing=True)
+        # Fixed signatures (any number of rows) so each function traces once.
+        n_features = spec.network.n_features
+        y_width = 1 if spec.loss.startswith(("sparse", "binary")) else spec.network.n_outputs
+        rows = (
+            tf.TensorSpec([None, n_features], tf.float32),
+            tf.TensorSpec([None, y_width], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+        )
+        self._data_signature = rows + rows
+        self._runs: dict[tuple, tf.types.experimental.GenericFunction] = {}
+        self._forward = tf.function(
+            self._forward_fn,
+            input_signature=[
+                [tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables],
+                [tf.TensorSpec(v.shape, v.dtype) for v in self.model.non_trainable_variables],
+                tf.TensorSpec([None, n_features], tf.float32),
+            ],
+        )
 
     # -- the compiled loop ---------------------------------------------------
     def _take_snapshot(self):
@@ -164,9 +181,21 @@ class _Trainer:
             else:
                 self._take_snapshot()
             self._epoch.assign_add(1)
-            if self._stopped:
+            if self._stopped.value():
                 break
         return rows.stack()
+
+    def _compiled_run(self, **options):
+        """The compiled loop for one combination of the loop's static options."""
+        key = tuple(sorted(options.items()))
+        if key not in self._runs:
+            scalar = tf.TensorSpec([], tf.int32)
+            signature = [self._data_signature, scalar, scalar, scalar, scalar,
+                         tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32)]
+            self._runs[key] = tf.function(
+                functools.partial(self._run_epochs, **options), input_signature=signature
+            )
+        return self._runs[key]
 
     def _forward_fn(self, trainable, non_trainable, X):
         return self.model.stateless_call(trainable, non_trainable, X, training=False)[0]
@@ -193,9 +222,12 @@ class _Trainer:
                 X_val, y_val, sw_val = validation
             else:  # placeholders of the right rank, never read
                 X_val, y_val, sw_val = X[:0], y[:0], sample_weight[:0]
-            data = tuple(tf.convert_to_tensor(a) for a in (X, y, sample_weight, X_val, y_val, sw_val))
+            data = tuple(
+                _as_tensor(a, spec)
+                for a, spec in zip((X, y, sample_weight, X_val, y_val, sw_val), self._data_signature)
+            )
             es = early_stopping or EarlyStopping()
-            kwargs = dict(
+            run = self._compiled_run(
                 shuffle=bool(shuffle),
                 validate=validate,
                 monitor=es.monitor,
@@ -215,7 +247,7 @@ class _Trainer:
             done = 0
             while done < epochs and not bool(self._stopped.numpy()):
                 n = min(chunk, epochs - done)
-                out = self._run(data, tf.constant(n, tf.int32), *args, **kwargs).numpy()
+                out = run(data, tf.constant(n, tf.int32), *args).numpy()
                 rows.append(out)
                 done += len(out)
                 if verbose:
@@ -241,6 +273,11 @@ class _Trainer:
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
         return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
+
+
+def _as_tensor(array, spec: tf.TensorSpec) -> tf.Tensor:
+    shape = (-1,) if spec.shape.rank == 1 else (-1, spec.shape[1])
+    return tf.convert_to_tensor(np.asarray(array, np.float32).reshape(shape))
 
 
 _trainers: collections.OrderedDict[TrainSpec, _Trainer] = collections.OrderedDict()

@@ -199,7 +199,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got only class {classes[0]!r}."
+                f"got 1 class ({classes[0]!r})."
             )
         loss = "binary_crossentropy" if len(classes) == 2 else "sparse_categorical_crossentropy"
         self.target_encoder_ = ClassifierLabelEncoder(loss=loss).fit(y)
@@ -233,7 +233,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         proba : ndarray of shape (n_samples, n_classes)
             Class probabilities, columns in the order of ``classes_``.
         """
-        proba = self.target_encoder_.inverse_transform(self._predict_raw(X), return_proba=True)
+        raw = self._predict_raw(X)
+        proba = self.target_encoder_.inverse_transform(raw, return_proba=True)
         # scikeras squeezes a single row to 1-D; scikit-learn wants 2-D always.
         return np.asarray(proba, dtype=np.float64).reshape(-1, len(self.classes_))
 
@@ -250,4 +251,5 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         y : ndarray of shape (n_samples,)
             Predicted labels, of the same type as the training labels.
         """
-        return self.target_encoder_.inverse_transform(self._predict_raw(X))
+        raw = self._predict_raw(X)
+        return self.target_encoder_.inverse_transform(raw)
