@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "OptimizedMLPClassifier": "skoptnn.classifier",
+    "OptimizedMLPRegressor": "skoptnn.regressor",
     "DivergenceWarning": "skoptnn._base",
 }
 

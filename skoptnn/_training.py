@@ -35,6 +35,7 @@ OPTIMIZERS = {
 }
 
 _CACHE_SIZE = 32
+_SCORES = {"accuracy", "auc", "r2_score"}
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,7 @@ class EarlyStopping:
     @property
     def sign(self) -> float:
         # Losses and errors improve downwards, scores upwards.
-        name = self.monitor.removeprefix("val_")
-        return 1.0 if name == "loss" or "error" in name else -1.0
+        return -1.0 if self.monitor.removeprefix("val_") in _SCORES else 1.0
 
 
 @dataclass

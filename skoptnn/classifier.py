@@ -53,8 +53,9 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         Dropout rate after each hidden activation.
     l1 : float >= 0, default=0.0
         L1 penalty on every layer's weights.
-    l2 : float >= 0, default=0.0
-        L2 penalty on every layer's weights.
+    l2 : float >= 0, default=0.01
+        L2 penalty on every layer's weights. An unregularised MLP overfits small
+        tables; this default held up on scikit-learn's bundled datasets.
     optimizer : {"adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad", \
 "adadelta"}, default="adam"
         Keras optimizer.
@@ -151,7 +152,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         kernel_initializer="auto",
         dropout=0.0,
         l1=0.0,
-        l2=0.0,
+        l2=0.01,
         optimizer="adam",
         learning_rate=None,
         clipnorm=None,

@@ -1,0 +1,355 @@
+"""Command line: ``skoptnn tune`` and ``skoptnn predict``.
+
+TensorFlow is imported inside the commands, never at module level, so that
+``skoptnn --help`` answers instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main"]
+
+STEP = "optimizedmlpclassifier"  # the step name make_pipeline would give
+
+
+class CLIError(Exception):
+    """A problem with the user's input: reported in one line, exit code 2."""
+
+
+# -- argument parsing ---------------------------------------------------------
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {value}")
+    return value
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="skoptnn",
+        description="Tune a Keras MLP classifier with BayesSearchCV and predict with it.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    tune = commands.add_parser(
+        "tune",
+        help="tune a classifier on a CSV file",
+        description=(
+            "Hold out a stratified test set, tune an imputing/scaling/one-hot pipeline "
+            "ending in OptimizedMLPClassifier with BayesSearchCV on the rest, and save "
+            "the best pipeline (model.joblib), the trials (trials.csv) and a "
+            "convergence plot (convergence.png). Without DATA it runs a quick demo on "
+            "scikit-learn's breast-cancer data."
+        ),
+    )
+    tune.add_argument("data", nargs="?", metavar="DATA.csv", help="CSV file with a header row")
+    tune.add_argument("--target", metavar="COLUMN", help="column to predict (required with DATA)")
+    tune.add_argument("--n-iter", type=_positive_int,
+                      help="configurations to try (default: 30; 12 for the demo)")
+    tune.add_argument("--cv", type=_positive_int,
+                      help="cross-validation folds (default: 5; 3 for the demo)")
+    tune.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")
+    tune.add_argument("--scoring", default="accuracy",
+                      help="scikit-learn scorer name (default: accuracy)")
+    tune.add_argument("--test-size", type=_fraction, default=0.2,
+                      help="held-out test fraction (default: 0.2)")
+    tune.add_argument("--output", default="skoptnn-output", metavar="DIR",
+                      help="output directory (default: skoptnn-output)")
+    tune.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
+    tune.add_argument("--epochs", type=_positive_int,
+                      help="maximum epochs per fit, with early stopping "
+                           "(default: 100; 40 for the demo)")
+
+    predict = commands.add_parser(
+        "predict",
+        help="predict with a model saved by 'skoptnn tune'",
+        description=(
+            "Write the predicted class and one probability column per class for every "
+            "row of DATA. Columns the model was not trained on (such as the target) "
+            "are ignored. Only load model files you trust: joblib runs code on load."
+        ),
+    )
+    predict.add_argument("model", metavar="MODEL", help="model.joblib written by 'skoptnn tune'")
+    predict.add_argument("data", metavar="DATA.csv", help="CSV file with a header row")
+    predict.add_argument("--output", default="predictions.csv",
+                         help="output CSV (default: predictions.csv)")
+    return parser
+
+
+# -- shared helpers -----------------------------------------------------------
+def _read_csv(path: str):
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except FileNotFoundError:
+        raise CLIError(f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise CLIError(f"{path} is a directory, not a CSV file") from None
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"{path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise CLIError(f"cannot read {path} as CSV: {_one_line(exc)}") from None
+    if frame.empty:
+        raise CLIError(f"{path} has a header but no data rows")
+    return frame
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _quiet_tensorflow() -> None:
+    # Before TensorFlow's first import: its C++ start-up logs are noise here.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# -- tune ---------------------------------------------------------------------
+def _load_tune_data(args: argparse.Namespace):
+    if args.data is None:
+        from sklearn.datasets import load_breast_cancer
+
+        frame = load_breast_cancer(as_frame=True).frame
+        if args.target is not None and args.target != "target":
+            raise CLIError("--target needs DATA.csv (the demo data's target is 'target')")
+        return frame, "target"
+    if args.target is None:
+        raise CLIError("tune DATA.csv needs --target COLUMN")
+    frame = _read_csv(args.data)
+    if args.target not in frame.columns:
+        raise CLIError(
+            f"target column {args.target!r} not in {args.data}; available columns: "
+            + ", ".join(map(str, frame.columns))
+        )
+    return frame, args.target
+
+
+def _check_target(y) -> None:
+    from sklearn.utils.multiclass import type_of_target
+
+    counts = y.value_counts()
+    if len(counts) < 2:
+        only = f" (only {counts.index[0]!r})" if len(counts) else ""
+        raise CLIError(f"target {y.name!r} needs at least 2 classes, found {len(counts)}{only}")
+    if type_of_target(y) == "continuous":
+        raise CLIError(
+            f"target {y.name!r} looks continuous (float values); tune trains a classifier"
+        )
+    if counts.min() < 2:
+        raise CLIError(
+            f"class {counts.idxmin()!r} of {y.name!r} has a single row; every class needs "
+            "at least 2 for the stratified test split"
+        )
+
+
+def _make_pipeline(X, args: argparse.Namespace, epochs: int):
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from skoptnn import OptimizedMLPClassifier
+
+    numeric = list(X.select_dtypes(include="number").columns)
+    categorical = [c for c in X.columns if c not in numeric]
+    preprocess = ColumnTransformer(
+        [
+            ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
+            ("categorical", make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(handle_unknown="ignore"),
+            ), categorical),
+        ],
+        # Dense output: the network densifies anyway, and one-hot blocks are small.
+        sparse_threshold=0.0,
+    )
+    model = OptimizedMLPClassifier(
+        epochs=epochs, early_stopping=True, patience=10, random_state=args.random_state,
+    )
+    return Pipeline([("preprocess", preprocess), (STEP, model)])
+
+
+def _tune(args: argparse.Namespace) -> int:
+    demo = args.data is None
+    n_iter = args.n_iter or (12 if demo else 30)
+    cv = args.cv or (3 if demo else 5)
+    epochs = args.epochs or (40 if demo else 100)
+
+    frame, target = _load_tune_data(args)
+    frame = frame.dropna(subset=[target])
+    if frame.empty:
+        raise CLIError(f"target column {target!r} has no values")
+    X = frame.drop(columns=[target])
+    y = frame[target]
+    if X.shape[1] == 0:
+        raise CLIError(f"no feature columns besides the target {target!r}")
+    _check_target(y)
+
+    from sklearn.metrics import get_scorer
+
+    try:
+        scorer = get_scorer(args.scoring)
+    except ValueError:
+        raise CLIError(f"unknown --scoring {args.scoring!r}") from None
+    out = Path(args.output)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"cannot create output directory {out}: {_one_line(exc)}") from None
+
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=args.test_size, stratify=y, random_state=args.random_state
+    )
+    smallest = y_train.value_counts().min()
+    if smallest < cv:
+        raise CLIError(
+            f"the smallest class has {smallest} training rows, fewer than --cv {cv}; "
+            "lower --cv or add data"
+        )
+
+    _quiet_tensorflow()
+    import joblib
+    from skopt import BayesSearchCV
+
+    from .search import ProgressCallback, trials_dataframe
+    from .spaces import classifier_space
+
+    pipeline = _make_pipeline(X_train, args, epochs)
+    search = BayesSearchCV(
+        pipeline,
+        classifier_space(prefix=STEP),
+        n_iter=n_iter,
+        cv=StratifiedKFold(cv, shuffle=True, random_state=args.random_state),
+        scoring=args.scoring,
+        n_jobs=args.n_jobs,
+        random_state=args.random_state,
+    )
+    print(f"Tuning on {len(X_train)} rows ({X.shape[1]} features), {len(X_test)} held out; "
+          f"{n_iter} configurations x {cv} folds.")
+    start = time.perf_counter()
+    search.fit(X_train, y_train, callback=ProgressCallback(n_iter, file=sys.stderr))
+    elapsed = time.perf_counter() - start
+
+    test_score = scorer(search.best_estimator_, X_test, y_test)
+    print(f"Search took {elapsed:.0f} s.")
+    print("Best parameters:")
+    for name, value in sorted(search.best_params_.items()):
+        print(f"  {name.removeprefix(STEP + '__')} = {value}")
+    print(f"CV {args.scoring}: {search.best_score_:.4f}")
+    print(f"Held-out test {args.scoring}: {test_score:.4f}")
+
+    joblib.dump(search.best_estimator_, out / "model.joblib")
+    trials_dataframe(search).to_csv(out / "trials.csv")
+    _save_convergence(search, out / "convergence.png")
+    print(f"Wrote {out / 'model.joblib'}, {out / 'trials.csv'}, {out / 'convergence.png'}")
+    return 0
+
+
+def _save_convergence(search: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display needed
+    import matplotlib.pyplot as plt
+    from skopt.plots import plot_convergence
+
+    ax = plot_convergence(search.optimizer_results_[0])
+    ax.set_ylabel("min of -(CV score) after n trials")
+    ax.figure.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(ax.figure)
+
+
+# -- predict ------------------------------------------------------------------
+def _load_model(path: str):
+    if not Path(path).is_file():
+        raise CLIError(f"no such model file: {path}")
+    _quiet_tensorflow()
+    import joblib
+    from sklearn.pipeline import Pipeline
+
+    from skoptnn import OptimizedMLPClassifier
+
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # unpickling fails in many ways; all mean "not a model"
+        raise CLIError(f"{path} is not a model saved by 'skoptnn tune': {_one_line(exc)}") from None
+    if not (isinstance(model, Pipeline) and isinstance(model[-1], OptimizedMLPClassifier)):
+        raise CLIError(
+            f"{path} is not a model saved by 'skoptnn tune' (found {type(model).__name__})"
+        )
+    return model
+
+
+def _predict(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    model = _load_model(args.model)
+    frame = _read_csv(args.data)
+    expected = list(model.feature_names_in_)
+    missing = [c for c in expected if c not in frame.columns]
+    if missing:
+        raise CLIError(f"{args.data} lacks the model's columns: {', '.join(map(str, missing))}")
+    X = frame[expected]  # drops the target and any other column the model did not see
+    result = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+    proba = model.predict_proba(X)
+    for i, label in enumerate(model.classes_):
+        result[f"proba_{label}"] = proba[:, i]
+    try:
+        result.to_csv(args.output, index=False)
+    except OSError as exc:
+        raise CLIError(f"cannot write {args.output}: {_one_line(exc)}") from None
+    print(f"Wrote {len(result)} predictions to {args.output}")
+    return 0
+
+
+# -- entry point --------------------------------------------------------------
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``skoptnn`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments without the program name; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 on bad input (after a one-line ``skoptnn: error:``
+        message on stderr).
+
+    Examples
+    --------
+    >>> from skoptnn.cli import main
+    >>> main(["tune", "--n-iter", "12", "--output", "demo-output"])  # doctest: +SKIP
+    0
+    >>> main(["predict", "demo-output/model.joblib", "new.csv"])  # doctest: +SKIP
+    0
+    """
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse exits; main() returns instead
+        return int(exc.code or 0)
+    try:
+        return _tune(args) if args.command == "tune" else _predict(args)
+    except CLIError as exc:
+        print(f"skoptnn: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,274 @@
+"""Ready-made scikit-optimize search spaces for skoptnn's estimators.
+
+Only scikit-optimize is imported here, never TensorFlow, so building a space
+(for example in a CLI's ``--help`` path or a config module) stays cheap.
+
+Every dimension takes int, float, str or bool values: scikit-optimize cannot
+search tuples, which is why the spaces tune ``n_layers`` and ``units`` rather
+than ``hidden_layer_sizes``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from skopt.space import Categorical, Dimension, Integer, Real, check_dimension
+
+__all__ = ["PRESETS", "classifier_space", "preset_space", "regressor_space"]
+
+
+def _common_dimensions() -> dict[str, Dimension]:
+    # Built fresh on every call: skopt dimensions are mutable (their ``name``),
+    # so two spaces must never share one object.
+    return {
+        "n_layers": Integer(1, 10),
+        "units": Integer(8, 128),
+        "activation": Categorical(["relu", "tanh", "sigmoid"]),
+        "dropout": Real(0.0, 0.6),
+        "optimizer": Categorical(["rmsprop", "adam", "sgd", "nadam", "adadelta"]),
+        # Log-uniform: a learning rate matters by its order of magnitude.
+        "learning_rate": Real(1e-4, 1e-1, prior="log-uniform"),
+        "l2": Real(1e-6, 1e-2, prior="log-uniform"),
+        "kernel_initializer": Categorical(
+            ["auto", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+             "lecun_uniform", "lecun_normal"]
+        ),
+        # Clipping keeps the large learning rates of the range from diverging.
+        "clipnorm": Real(0.1, 10.0, prior="log-uniform"),
+        "batch_size": Categorical([16, 32, 64, 128]),
+    }
+
+
+def _regressor_dimensions() -> dict[str, Dimension]:
+    dims = _common_dimensions()
+    dims["loss"] = Categorical(["mse", "mae", "huber"])
+    return dims
+
+
+def _contains_tuple(dim: Dimension) -> bool:
+    return isinstance(dim, Categorical) and any(
+        isinstance(c, (tuple, list)) for c in dim.categories
+    )
+
+
+def _as_dimension(name: str, value: Any) -> Dimension:
+    if isinstance(value, Dimension):
+        dim = copy.deepcopy(value)  # never mutate the caller's object
+    elif isinstance(value, (list, tuple)):
+        dim = check_dimension(value)
+    else:
+        raise TypeError(
+            f"Override {name!r} must be a skopt Dimension or a list/tuple of values; "
+            f"got {type(value).__name__}."
+        )
+    if _contains_tuple(dim):
+        raise ValueError(
+            f"Override {name!r} has tuple-valued categories, which scikit-optimize cannot "
+            "search; tune n_layers and units instead of hidden_layer_sizes."
+        )
+    return dim
+
+
+def _build(
+    defaults: dict[str, Dimension],
+    prefix: str,
+    include: Iterable[str] | None,
+    exclude: Iterable[str] | None,
+    overrides: Mapping[str, Any],
+) -> dict[str, Dimension]:
+    if isinstance(include, str) or isinstance(exclude, str):
+        raise TypeError("include and exclude take a list of names, not a string.")
+    extra = {name: _as_dimension(name, value) for name, value in overrides.items()}
+    known = set(defaults) | set(extra)
+    for label, names in (("include", include), ("exclude", exclude)):
+        unknown = sorted(set(names or ()) - known)
+        if unknown:
+            raise ValueError(
+                f"Unknown dimension name(s) in {label}: {', '.join(unknown)}. "
+                f"Known names: {', '.join(sorted(known))}."
+            )
+    keep = set(known if include is None else include) - set(exclude or ())
+    # Defaults first, in their documented order, then new dimensions, so the
+    # dict reads like the table in the docstring.
+    merged = {**defaults, **extra}
+    if prefix and not prefix.endswith("__"):
+        prefix += "__"  # a step name alone is the common mistake
+    space = {}
+    for name, dim in merged.items():
+        if name in keep:
+            dim.name = prefix + name  # labels the axes of skopt.plots
+            space[prefix + name] = dim
+    return space
+
+
+def classifier_space(
+    prefix: str = "",
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    **overrides: Any,
+) -> dict[str, Dimension]:
+    """Search space over :class:`~skoptnn.OptimizedMLPClassifier`'s parameters.
+
+    ==================  ===================================================
+    name                dimension
+    ==================  ===================================================
+    n_layers            ``Integer(1, 10)``
+    units               ``Integer(8, 128)``
+    activation          ``Categorical(["relu", "tanh", "sigmoid"])``
+    dropout             ``Real(0.0, 0.6)``
+    optimizer           ``Categorical(["rmsprop", "adam", "sgd", "nadam",
+                        "adadelta"])``
+    learning_rate       ``Real(1e-4, 1e-1, prior="log-uniform")``
+    l2                  ``Real(1e-6, 1e-2, prior="log-uniform")``
+    kernel_initializer  ``Categorical(["auto", "glorot_uniform",
+                        "glorot_normal", "he_uniform", "he_normal",
+                        "lecun_uniform", "lecun_normal"])``
+    clipnorm            ``Real(0.1, 10.0, prior="log-uniform")``
+    batch_size          ``Categorical([16, 32, 64, 128])``
+    ==================  ===================================================
+
+    Parameters
+    ----------
+    prefix : str, default=""
+        Prepended to every key, e.g. ``"optimizedmlpclassifier__"`` when the
+        estimator is the last step of ``make_pipeline``. A missing trailing
+        ``"__"`` is added.
+    include : iterable of str, default=None
+        Keep only these dimensions (unprefixed names). None keeps all.
+    exclude : iterable of str, default=None
+        Drop these dimensions (unprefixed names), applied after ``include``.
+    **overrides : Dimension, list or tuple
+        Replace a dimension or add one for another parameter (for example
+        ``epochs=Integer(10, 100)``). A list or tuple is converted as
+        scikit-optimize does: ``(low, high[, prior])`` gives ``Integer`` or
+        ``Real``, anything else a ``Categorical``.
+
+    Returns
+    -------
+    space : dict of str to skopt.space.Dimension
+        A search space for ``skopt.BayesSearchCV(search_spaces=...)``.
+
+    Raises
+    ------
+    ValueError
+        If ``include`` or ``exclude`` names an unknown dimension, or an
+        override has tuple-valued categories.
+
+    Examples
+    --------
+    >>> from skoptnn.spaces import classifier_space
+    >>> space = classifier_space(prefix="optimizedmlpclassifier", include=["units", "optimizer"])
+    >>> sorted(space)
+    ['optimizedmlpclassifier__optimizer', 'optimizedmlpclassifier__units']
+    >>> classifier_space(exclude=["clipnorm"], units=[16, 32, 64])["units"]
+    Categorical(categories=(16, 32, 64), prior=None)
+    """
+    return _build(_common_dimensions(), prefix, include, exclude, overrides)
+
+
+def regressor_space(
+    prefix: str = "",
+    include: Iterable[str] | None = None,
+    exclude: Iterable[str] | None = None,
+    **overrides: Any,
+) -> dict[str, Dimension]:
+    """Search space over :class:`~skoptnn.OptimizedMLPRegressor`'s parameters.
+
+    The dimensions of :func:`classifier_space` plus
+    ``loss=Categorical(["mse", "mae", "huber"])``.
+
+    Parameters
+    ----------
+    prefix : str, default=""
+        Prepended to every key, e.g. ``"optimizedmlpregressor__"``. A missing
+        trailing ``"__"`` is added.
+    include : iterable of str, default=None
+        Keep only these dimensions (unprefixed names). None keeps all.
+    exclude : iterable of str, default=None
+        Drop these dimensions (unprefixed names), applied after ``include``.
+    **overrides : Dimension, list or tuple
+        Replace or add dimensions, as in :func:`classifier_space`.
+
+    Returns
+    -------
+    space : dict of str to skopt.space.Dimension
+        A search space for ``skopt.BayesSearchCV(search_spaces=...)``.
+
+    Raises
+    ------
+    ValueError
+        If ``include`` or ``exclude`` names an unknown dimension, or an
+        override has tuple-valued categories.
+
+    Examples
+    --------
+    >>> from skoptnn.spaces import regressor_space
+    >>> space = regressor_space(exclude=["loss", "activation"])
+    >>> "loss" in space, "units" in space
+    (False, True)
+    """
+    return _build(_regressor_dimensions(), prefix, include, exclude, overrides)
+
+
+#: Named subsets of :func:`classifier_space`, one per step of the classic
+#: "grid search a Keras model" guide: tune one aspect at a time, then all.
+#: ``None`` means every dimension.
+PRESETS: dict[str, tuple[str, ...] | None] = {
+    "optimizer": ("optimizer",),
+    "learning_rate": ("optimizer", "learning_rate"),
+    "batch_size": ("batch_size",),
+    "initializer": ("kernel_initializer",),
+    "activation": ("activation",),
+    "dropout": ("dropout", "l2"),
+    "units": ("units",),
+    "layers": ("n_layers",),
+    "all": None,
+}
+
+
+def preset_space(
+    name: str,
+    prefix: str = "",
+    *,
+    space: Callable[..., dict[str, Dimension]] = classifier_space,
+    **overrides: Any,
+) -> dict[str, Dimension]:
+    """Search space of one of the :data:`PRESETS`.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`PRESETS`: "optimizer", "learning_rate", "batch_size",
+        "initializer", "activation", "dropout", "units", "layers" or "all".
+    prefix : str, default=""
+        Prepended to every key, as in :func:`classifier_space`.
+    space : callable, default=classifier_space
+        The full space to select from; pass :func:`regressor_space` for the
+        regressor.
+    **overrides : Dimension, list or tuple
+        Replace or add dimensions; added ones are always included.
+
+    Returns
+    -------
+    space : dict of str to skopt.space.Dimension
+        The selected dimensions.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a preset.
+
+    Examples
+    --------
+    >>> from skoptnn.spaces import preset_space
+    >>> list(preset_space("layers", prefix="clf"))
+    ['clf__n_layers']
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+    include = PRESETS[name]
+    if include is not None:
+        include = (*include, *overrides)
+    return space(prefix, include=include, **overrides)

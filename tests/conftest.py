@@ -1,0 +1,29 @@
+import os
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(scope="session")
+def binary_data():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=240, n_features=6, n_informative=4, n_redundant=0, random_state=0
+    )
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="session")
+def multiclass_data():
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=4, n_redundant=0, n_classes=3,
+        n_clusters_per_class=1, random_state=1,
+    )
+    return X.astype(np.float32), y
