@@ -253,6 +253,9 @@ class _Trainer:
                 if verbose:
                     logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1]))
                     print(f"Epoch {done}/{epochs} - {logs}", flush=True)
+            best = int(self._best_epoch.numpy())
+            if early_stopping is not None and best >= 0 and self._diverged.numpy() < 0:
+                self._restore_snapshot()  # the best epoch's weights, as promised
             for src, dst in zip(self.model.variables, model.variables):
                 dst.assign(src.value)
             # Hand the optimizer state over too, so model_ can keep training.
@@ -261,7 +264,6 @@ class _Trainer:
                 dst.assign(src.value)
             table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
             diverged = int(self._diverged.numpy())
-            best = int(self._best_epoch.numpy())
         return FitResult(
             history={k: table[:, j].astype(float).tolist() for j, k in enumerate(names)},
             n_epochs=len(table),

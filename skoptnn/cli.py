@@ -58,7 +58,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("data", nargs="?", metavar="DATA.csv", help="CSV file with a header row")
     tune.add_argument("--target", metavar="COLUMN", help="column to predict (required with DATA)")
     tune.add_argument("--n-iter", type=_positive_int,
-                      help="configurations to try (default: 30; 12 for the demo)")
+                      help="configurations to try (default: 30; 15 for the demo)")
     tune.add_argument("--cv", type=_positive_int,
                       help="cross-validation folds (default: 5; 3 for the demo)")
     tune.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")
@@ -71,7 +71,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--random-state", type=int, default=0, help="seed (default: 0)")
     tune.add_argument("--epochs", type=_positive_int,
                       help="maximum epochs per fit, with early stopping "
-                           "(default: 100; 40 for the demo)")
+                           "(default: 100; 60 for the demo)")
 
     predict = commands.add_parser(
         "predict",
@@ -184,9 +184,9 @@ def _make_pipeline(X, args: argparse.Namespace, epochs: int):
 
 def _tune(args: argparse.Namespace) -> int:
     demo = args.data is None
-    n_iter = args.n_iter or (12 if demo else 30)
+    n_iter = args.n_iter or (15 if demo else 30)
     cv = args.cv or (3 if demo else 5)
-    epochs = args.epochs or (40 if demo else 100)
+    epochs = args.epochs or (60 if demo else 100)
 
     frame, target = _load_tune_data(args)
     frame = frame.dropna(subset=[target])
