@@ -273,7 +273,7 @@ class _MLPMixin:
                 raise ValueError(
                     "early_stopping=True holds out a stratified validation set "
                     f"(validation_fraction={self.validation_fraction}), which needs at least "
-                    f"2 samples of every class; class {labels[counts.argmin()]!r} has "
+                    f"2 samples of every class; class {labels[counts.argmin()].item()!r} has "
                     f"{counts.min()}. Provide more samples or set early_stopping=False."
                 )
         try:

@@ -126,11 +126,11 @@ class _Trainer:
 
     # -- the compiled loop ---------------------------------------------------
     def _take_snapshot(self):
-        for saved, v in zip(self._snapshot, self.model.variables):
+        for saved, v in zip(self._snapshot, self.model.variables, strict=True):
             saved.assign(v.value)
 
     def _restore_snapshot(self):
-        for saved, v in zip(self._snapshot, self.model.variables):
+        for saved, v in zip(self._snapshot, self.model.variables, strict=True):
             v.assign(saved)
 
     def _run_epochs(self, data, n_epochs, batch_size, seed, patience, min_delta, sign,
@@ -204,9 +204,9 @@ class _Trainer:
     def fit(self, model, X, y, sample_weight, validation, *, epochs, batch_size,
             shuffle, learning_rate, seed, early_stopping, verbose) -> FitResult:
         with self.lock:
-            for dst, src in zip(self.model.variables, model.variables):
+            for dst, src in zip(self.model.variables, model.variables, strict=True):
                 dst.assign(src.value)
-            for v, init in zip(self.optimizer.variables, self._optimizer_init):
+            for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
                 v.assign(init)
             self.optimizer.learning_rate = learning_rate
             self._take_snapshot()
@@ -224,7 +224,9 @@ class _Trainer:
                 X_val, y_val, sw_val = X[:0], y[:0], sample_weight[:0]
             data = tuple(
                 _as_tensor(a, spec)
-                for a, spec in zip((X, y, sample_weight, X_val, y_val, sw_val), self._data_signature)
+                for a, spec in zip(
+                    (X, y, sample_weight, X_val, y_val, sw_val), self._data_signature, strict=True
+                )
             )
             es = early_stopping or EarlyStopping()
             run = self._compiled_run(
@@ -251,16 +253,16 @@ class _Trainer:
                 rows.append(out)
                 done += len(out)
                 if verbose:
-                    logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1]))
+                    logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1], strict=True))
                     print(f"Epoch {done}/{epochs} - {logs}", flush=True)
             best = int(self._best_epoch.numpy())
             if early_stopping is not None and best >= 0 and self._diverged.numpy() < 0:
                 self._restore_snapshot()  # the best epoch's weights, as promised
-            for src, dst in zip(self.model.variables, model.variables):
+            for src, dst in zip(self.model.variables, model.variables, strict=True):
                 dst.assign(src.value)
             # Hand the optimizer state over too, so model_ can keep training.
             model.optimizer.build(model.trainable_variables)
-            for src, dst in zip(self.optimizer.variables, model.optimizer.variables):
+            for src, dst in zip(self.optimizer.variables, model.optimizer.variables, strict=True):
                 dst.assign(src.value)
             table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
             diverged = int(self._diverged.numpy())

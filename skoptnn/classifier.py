@@ -200,7 +200,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         if len(classes) < 2:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got 1 class ({classes[0]!r})."
+                f"got 1 class ({classes[0].item()!r})."
             )
         loss = "binary_crossentropy" if len(classes) == 2 else "sparse_categorical_crossentropy"
         self.target_encoder_ = ClassifierLabelEncoder(loss=loss).fit(y)

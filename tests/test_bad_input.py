@@ -1,0 +1,123 @@
+"""Bad input: a clear error naming the problem, and never a half-fitted estimator."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
+
+SMALL = dict(n_layers=1, units=4, epochs=2, random_state=0)
+
+
+def rng_data(n=40, p=3):
+    rng = np.random.RandomState(0)
+    return rng.randn(n, p), np.arange(n) % 2
+
+
+def assert_unfitted(est):
+    assert not hasattr(est, "model_") and not hasattr(est, "n_features_in_")
+    with pytest.raises(NotFittedError):
+        est.predict(np.zeros((1, 3)))
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda X, y: (np.where(np.eye(*X.shape, dtype=bool), np.nan, X), y), "NaN"),
+        (lambda X, y: (np.where(np.eye(*X.shape, dtype=bool), np.inf, X), y), "infinity"),
+        (lambda X, y: (X, np.zeros_like(y)), "2 classes"),
+        (lambda X, y: (X, np.linspace(0, 1, len(y))), "continuous"),
+        (lambda X, y: (X, y[:-3]), "inconsistent numbers of samples"),
+        (lambda X, y: (X[:0], y[:0]), "0 sample"),
+    ],
+    ids=["nan", "inf", "one-class", "continuous-y", "length-mismatch", "empty"],
+)
+def test_bad_data_raises_and_leaves_estimator_unfitted(make, match):
+    X, y = make(*rng_data())
+    est = OptimizedMLPClassifier(**SMALL)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+    assert_unfitted(est)
+
+
+def test_wrong_number_of_features_at_predict():
+    X, y = rng_data()
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    msg = "X has 2 features, but OptimizedMLPClassifier is expecting 3"
+    with pytest.raises(ValueError, match=msg):
+        est.predict(X[:, :2])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"dropout": 1.0}, r"'dropout' parameter .* range \[0.0, 1.0\)"),
+        ({"dropout": -0.1}, "'dropout' parameter"),
+        ({"l1": -1.0}, "'l1' parameter"),
+        ({"l2": -1e-3}, "'l2' parameter"),
+        ({"learning_rate": -0.1}, "'learning_rate' parameter"),
+        ({"learning_rate": 0.0}, "'learning_rate' parameter"),
+        ({"optimizer": "adamax"}, r"(?=.*'adam')(?=.*'sgd')(?=.*'adadelta').*'optimizer'"),
+        ({"activation": "swishy"}, r"(?=.*'relu')(?=.*'tanh')(?=.*'sigmoid').*'activation'"),
+        ({"kernel_initializer": "ones"}, r"(?=.*'he_normal')(?=.*'zeros').*'kernel_initializer'"),
+        ({"epochs": 0}, "'epochs' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"validation_fraction": 1.5, "early_stopping": True}, "'validation_fraction' parameter"),
+        ({"validation_fraction": 0.0, "early_stopping": True}, "'validation_fraction' parameter"),
+        ({"clipnorm": 0.0}, "'clipnorm' parameter"),
+        ({"units": 0}, "'units' parameter"),
+        ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive"),
+        ({"early_stopping": True, "monitor": "val_auc"}, r"monitor must be one of \['val_loss'"),
+        ({"class_weight": "balance"}, "'class_weight' parameter"),
+    ],
+)
+def test_invalid_params_name_the_parameter(params, match):
+    X, y = rng_data()
+    est = OptimizedMLPClassifier(**{**SMALL, **params})
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, y)
+    assert_unfitted(est)
+
+
+def test_invalid_regressor_loss():
+    X, y = rng_data()
+    with pytest.raises(ValueError, match=r"(?=.*'huber')(?=.*'mae').*'loss' parameter"):
+        OptimizedMLPRegressor(**SMALL, loss="hinge").fit(X, y.astype(float))
+
+
+def test_too_few_samples_per_class_for_the_validation_split():
+    X, y = rng_data(n=12)
+    y = np.array([0] * 11 + [1])
+    est = OptimizedMLPClassifier(**SMALL, early_stopping=True)
+    with pytest.raises(ValueError, match="at least 2 samples of every class; class 1 has 1"):
+        est.fit(X, y)
+    assert_unfitted(est)
+    y = np.array([0, 1, 2] * 4)
+    with pytest.raises(ValueError, match="validation_fraction=0.1 of 12 samples"):
+        est.fit(X, y)
+
+
+def test_failed_refit_keeps_the_previous_fit():
+    X, y = rng_data()
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    before = est.predict_proba(X)
+    with pytest.raises(ValueError, match="NaN"):
+        est.fit(np.full_like(X, np.nan), y)
+    np.testing.assert_array_equal(est.predict_proba(X), before)
+    assert est.n_features_in_ == 3
+
+
+def test_sparse_input_is_supported():
+    import scipy.sparse as sp
+
+    X, y = rng_data()
+    est = OptimizedMLPClassifier(**SMALL).fit(sp.csr_matrix(X), y)
+    assert est.predict(sp.csc_matrix(X)).shape == (len(X),)
+
+
+def test_string_features_are_rejected_with_a_clear_error():
+    X, y = rng_data()
+    X = X.astype(object)
+    X[0, 0] = "abc"
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        OptimizedMLPClassifier(**SMALL).fit(X, y)

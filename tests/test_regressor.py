@@ -1,0 +1,77 @@
+"""OptimizedMLPRegressor: outputs, losses, targets, and quality against Ridge."""
+
+import numpy as np
+import pytest
+from sklearn.base import is_regressor
+from sklearn.compose import TransformedTargetRegressor
+from sklearn.datasets import load_diabetes, make_regression
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skoptnn import OptimizedMLPRegressor
+
+SMALL = dict(n_layers=1, units=16, epochs=30, learning_rate=0.01, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_regression(n_samples=200, n_features=5, noise=5.0, random_state=0)
+    return X, y + 1000.0  # far from zero: the internal target scaling must cope
+
+
+def test_single_output_linear_layer_mse(data):
+    X, y = data
+    est = OptimizedMLPRegressor(**SMALL).fit(X, y)
+    assert is_regressor(est)
+    out = est.model_.get_layer("output")
+    assert out.units == 1 and out.activation.__name__ == "linear"
+    assert est._spec.loss == "mean_squared_error"
+    pred = est.predict(X)
+    assert pred.shape == (len(X),) and pred.dtype == np.float64
+    assert est.score(X, y) > 0.9
+    assert set(est.history_) == {"loss", "mae"}
+
+
+def test_multi_output(data):
+    X, y = data
+    Y = np.column_stack([y, -2 * y])
+    est = OptimizedMLPRegressor(**SMALL).fit(X, Y)
+    assert est.n_outputs_ == 2 and est.model_.get_layer("output").units == 2
+    assert est.predict(X).shape == (len(X), 2)
+    assert est.score(X, Y) > 0.9
+
+
+@pytest.mark.parametrize("loss, keras_name", [("mae", "mean_absolute_error"), ("huber", "huber")])
+def test_losses(data, loss, keras_name):
+    X, y = data
+    est = OptimizedMLPRegressor(**SMALL, loss=loss).fit(X, y)
+    assert est._spec.loss == keras_name
+    assert est.score(X, y) > 0.8
+
+
+def test_early_stopping_on_mae(data):
+    X, y = data
+    est = OptimizedMLPRegressor(
+        **{**SMALL, "epochs": 200}, early_stopping=True, monitor="val_mae", patience=3
+    ).fit(X, y)
+    assert est.best_epoch_ == int(np.argmin(est.history_["val_mae"]))
+
+
+def test_transformed_target_regressor_and_pipeline(data):
+    X, y = data
+    ttr = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), OptimizedMLPRegressor(**SMALL)),
+        func=np.log, inverse_func=np.exp,
+    ).fit(X, y)
+    assert ttr.score(X, y) > 0.8
+
+
+def test_diabetes_cv_r2_close_to_ridge():
+    X, y = load_diabetes(return_X_y=True)
+    mlp = make_pipeline(StandardScaler(), OptimizedMLPRegressor(random_state=0))
+    ridge = make_pipeline(StandardScaler(), Ridge())
+    assert (
+        cross_val_score(mlp, X, y, cv=5).mean() >= cross_val_score(ridge, X, y, cv=5).mean() - 0.03
+    )
