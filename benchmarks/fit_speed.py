@@ -137,7 +137,9 @@ def machine() -> str:
 
     return "\n".join([
         f"- platform: {platform.platform()} ({platform.machine()})",
-        f"- CPUs: {os.cpu_count()}",
+        f"- CPUs: {os.cpu_count()}; load average (1/5/15 min) at the end: "
+        + "/".join(f"{x:.2f}" for x in os.getloadavg())
+        + " (anything well above 1 means other processes competed for the CPUs)",
         f"- python {platform.python_version()}, numpy {np.__version__}, "
         f"tensorflow {tf.__version__}, keras {keras.__version__}, "
         f"scikit-learn {sklearn.__version__}, scikeras {scikeras.__version__}",

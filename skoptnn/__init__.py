@@ -14,6 +14,12 @@ _LAZY = {
     "OptimizedMLPClassifier": "skoptnn.classifier",
     "OptimizedMLPRegressor": "skoptnn.regressor",
     "DivergenceWarning": "skoptnn._base",
+    "classifier_space": "skoptnn.spaces",
+    "regressor_space": "skoptnn.spaces",
+    "preset_space": "skoptnn.spaces",
+    "PRESETS": "skoptnn.spaces",
+    "trials_dataframe": "skoptnn.search",
+    "ProgressCallback": "skoptnn.search",
 }
 
 __all__ = sorted(_LAZY)

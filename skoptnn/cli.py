@@ -7,7 +7,6 @@ TensorFlow is imported inside the commands, never at module level, so that
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -110,11 +109,6 @@ def _read_csv(path: str):
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _quiet_tensorflow() -> None:
-    # Before TensorFlow's first import: its C++ start-up logs are noise here.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 # -- tune ---------------------------------------------------------------------
@@ -222,7 +216,6 @@ def _tune(args: argparse.Namespace) -> int:
             "lower --cv or add data"
         )
 
-    _quiet_tensorflow()
     import joblib
     from skopt import BayesSearchCV
 
@@ -277,7 +270,6 @@ def _save_convergence(search: Any, path: Path) -> None:
 def _load_model(path: str):
     if not Path(path).is_file():
         raise CLIError(f"no such model file: {path}")
-    _quiet_tensorflow()
     import joblib
     from sklearn.pipeline import Pipeline
 

@@ -1,0 +1,150 @@
+import subprocess
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+
+from skoptnn.cli import main
+
+TINY = ["--n-iter", "2", "--cv", "2", "--epochs", "3"]
+
+
+@pytest.fixture(scope="module")
+def csv_path(tmp_path_factory):
+    rng = np.random.default_rng(0)
+    n = 120
+    color = rng.choice(["red", "green", "blue"], size=n)
+    x1 = rng.normal(size=n)
+    x2 = rng.normal(size=n)
+    label = np.where(x1 + (color == "red") > 0.5, "yes", "no")
+    x2[::17] = np.nan  # the pipeline imputes
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "color": color, "label": label})
+    path = tmp_path_factory.mktemp("data") / "train.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tuned(csv_path, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    assert main(["tune", str(csv_path), "--target", "label", "--output", str(out), *TINY]) == 0
+    return out
+
+
+def _error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("skoptnn: error: ")
+    return err[0]
+
+
+def test_tune_writes_model_trials_and_plot(tuned):
+    assert (tuned / "convergence.png").stat().st_size > 0
+    trials = pd.read_csv(tuned / "trials.csv")
+    assert len(trials) == 2
+    assert {"rank", "mean_test_score", "units", "optimizer"} <= set(trials.columns)
+    model = joblib.load(tuned / "model.joblib")
+    assert list(model.classes_) == ["no", "yes"]
+
+
+def test_predict_writes_labels_and_probabilities(tuned, csv_path, tmp_path, capsys):
+    out = tmp_path / "pred.csv"
+    # The target column is still in the file: it must be ignored.
+    assert main(["predict", str(tuned / "model.joblib"), str(csv_path), "--output", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["prediction", "proba_no", "proba_yes"]
+    assert len(pred) == 120
+    assert set(pred["prediction"]) <= {"no", "yes"}
+    np.testing.assert_allclose(pred[["proba_no", "proba_yes"]].sum(axis=1), 1, atol=1e-5)
+
+    # Unseen categories and a missing target work too.
+    new = pd.read_csv(csv_path).drop(columns="label").head(5).assign(color="purple")
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(tuned / "model.joblib"), str(tmp_path / "new.csv"),
+                 "--output", str(out)]) == 0
+    assert len(pd.read_csv(out)) == 5
+
+
+def _write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_tune_bad_inputs(csv_path, tmp_path, capsys):
+    out = ["--output", str(tmp_path / "out")]
+    assert main(["tune", str(tmp_path / "missing.csv"), "--target", "y", *out]) == 2
+    assert "no such file" in _error(capsys)
+
+    assert main(["tune", str(csv_path), "--target", "nope", *out]) == 2
+    assert "available columns: x1, x2, color, label" in _error(capsys)
+
+    assert main(["tune", str(csv_path), *out]) == 2
+    assert "--target" in _error(capsys)
+
+    one_class = _write(tmp_path, "one.csv", "a,y\n1,k\n2,k\n3,k\n")
+    assert main(["tune", one_class, "--target", "y", *out]) == 2
+    assert "at least 2 classes" in _error(capsys)
+
+    assert main(["tune", _write(tmp_path, "empty.csv", ""), "--target", "y", *out]) == 2
+    assert "empty" in _error(capsys)
+
+    header_only = _write(tmp_path, "header.csv", "a,y\n")
+    assert main(["tune", header_only, "--target", "y", *out]) == 2
+    assert "no data rows" in _error(capsys)
+
+    continuous = _write(tmp_path, "cont.csv", "a,y\n1,0.5\n2,1.5\n3,2.25\n4,0.1\n")
+    assert main(["tune", continuous, "--target", "y", *out]) == 2
+    assert "continuous" in _error(capsys)
+
+    assert main(["tune", str(csv_path), "--target", "label", "--scoring", "bogus", *out]) == 2
+    assert "scoring" in _error(capsys)
+
+
+def test_predict_bad_inputs(tuned, csv_path, tmp_path, capsys):
+    model = str(tuned / "model.joblib")
+    assert main(["predict", str(tmp_path / "nope.joblib"), str(csv_path)]) == 2
+    assert "no such model file" in _error(capsys)
+
+    garbage = _write(tmp_path, "garbage.joblib", "not a pickle")
+    assert main(["predict", garbage, str(csv_path)]) == 2
+    assert "not a model saved by 'skoptnn tune'" in _error(capsys)
+
+    other = tmp_path / "other.joblib"
+    joblib.dump({"a": 1}, other)
+    assert main(["predict", str(other), str(csv_path)]) == 2
+    assert "found dict" in _error(capsys)
+
+    assert main(["predict", model, str(tmp_path / "missing.csv")]) == 2
+    assert "no such file" in _error(capsys)
+
+    lacking = _write(tmp_path, "lacking.csv", "x1,label\n1,yes\n")
+    assert main(["predict", model, lacking]) == 2
+    assert "x2, color" in _error(capsys)
+
+
+def test_usage_errors_return_2(capsys):
+    assert main([]) == 2
+    assert main(["tune", "--n-iter", "0"]) == 2
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("args", [["--help"], ["tune", "--help"], ["predict", "--help"]])
+def test_help_is_fast_and_skips_tensorflow(args):
+    code = (
+        "import sys; from skoptnn.cli import main\n"
+        f"assert main({args!r}) == 0\n"
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "usage: skoptnn" in result.stdout
+
+
+def test_module_entry_point():
+    result = subprocess.run([sys.executable, "-m", "skoptnn.cli", "--help"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "tune" in result.stdout

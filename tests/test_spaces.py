@@ -1,0 +1,115 @@
+import subprocess
+import sys
+
+import pytest
+from skopt.space import Categorical, Dimension, Integer, Real
+
+from skoptnn.spaces import PRESETS, classifier_space, preset_space, regressor_space
+
+CLASSIFIER_KEYS = {
+    "n_layers", "units", "activation", "dropout", "optimizer", "learning_rate", "l2",
+    "kernel_initializer", "clipnorm", "batch_size",
+}
+
+
+def _values(dim):
+    if isinstance(dim, Categorical):
+        return list(dim.categories)
+    return [dim.low, dim.high]
+
+
+def test_classifier_space_keys_and_ranges():
+    space = classifier_space()
+    assert set(space) == CLASSIFIER_KEYS
+    assert all(isinstance(d, Dimension) for d in space.values())
+    assert isinstance(space["n_layers"], Integer)
+    assert (space["n_layers"].low, space["n_layers"].high) == (1, 10)
+    assert (space["units"].low, space["units"].high) == (8, 128)
+    assert space["learning_rate"].prior == "log-uniform"
+    assert space["l2"].prior == "log-uniform"
+    assert space["clipnorm"].prior == "log-uniform"
+    assert set(space["optimizer"].categories) == {"rmsprop", "adam", "sgd", "nadam", "adadelta"}
+
+
+def test_regressor_space_adds_loss():
+    space = regressor_space()
+    assert set(space) == CLASSIFIER_KEYS | {"loss"}
+    assert set(space["loss"].categories) == {"mse", "mae", "huber"}
+
+
+@pytest.mark.parametrize("make", [classifier_space, regressor_space])
+def test_every_dimension_is_scalar_valued(make):
+    for name, dim in make().items():
+        for value in _values(dim):
+            assert isinstance(value, (int, float, str, bool)), (name, value)
+
+
+def test_prefix_is_prepended_and_names_dimensions():
+    space = classifier_space(prefix="optimizedmlpclassifier__")
+    assert all(k.startswith("optimizedmlpclassifier__") for k in space)
+    assert space["optimizedmlpclassifier__units"].name == "optimizedmlpclassifier__units"
+    # A bare step name gets its "__".
+    assert set(classifier_space(prefix="clf")) == {f"clf__{k}" for k in CLASSIFIER_KEYS}
+
+
+def test_include_and_exclude_use_unprefixed_names():
+    space = classifier_space(prefix="clf__", include=["units", "optimizer", "dropout"],
+                             exclude=["dropout"])
+    assert set(space) == {"clf__units", "clf__optimizer"}
+    assert "clipnorm" not in classifier_space(exclude=["clipnorm"])
+
+
+@pytest.mark.parametrize("kwargs", [{"include": ["units", "nope"]}, {"exclude": ["bogus"]}])
+def test_unknown_names_raise_and_are_named(kwargs):
+    with pytest.raises(ValueError, match="nope|bogus"):
+        classifier_space(**kwargs)
+
+
+def test_overrides_replace_and_add():
+    space = classifier_space(
+        units=[16, 32, 64],  # a list of 3 ints: Categorical, as in skopt
+        learning_rate=(1e-3, 1e-1, "log-uniform"),
+        epochs=Integer(5, 50),
+        batch_norm=[True, False],
+    )
+    assert isinstance(space["units"], Categorical)
+    assert list(space["units"].categories) == [16, 32, 64]
+    assert isinstance(space["learning_rate"], Real)
+    assert space["learning_rate"].low == 1e-3
+    assert isinstance(space["epochs"], Integer)
+    assert isinstance(space["batch_norm"], Categorical)
+    assert classifier_space(include=["epochs"], epochs=(5, 50)).keys() == {"epochs"}
+
+
+def test_overrides_do_not_mutate_or_share_objects():
+    dim = Integer(5, 50)
+    classifier_space(prefix="clf", epochs=dim)
+    assert dim.name is None
+    assert classifier_space()["units"] is not classifier_space()["units"]
+
+
+def test_bad_overrides_raise():
+    with pytest.raises(ValueError, match="tuple"):
+        classifier_space(hidden_layer_sizes=Categorical([(64,), (64, 64)]))
+    with pytest.raises(TypeError):
+        classifier_space(units=64)
+    with pytest.raises(TypeError):
+        classifier_space(include="units")
+
+
+def test_presets():
+    assert set(PRESETS) >= {"optimizer", "units", "layers", "activation", "dropout", "all"}
+    assert set(preset_space("optimizer")) == {"optimizer"}
+    assert set(preset_space("units", prefix="clf")) == {"clf__units"}
+    assert set(preset_space("layers")) == {"n_layers"}
+    assert set(preset_space("all")) == CLASSIFIER_KEYS
+    assert set(preset_space("units", epochs=(5, 20))) == {"units", "epochs"}
+    assert "loss" in preset_space("all", space=regressor_space)
+    with pytest.raises(ValueError, match="Unknown preset"):
+        preset_space("nope")
+
+
+def test_spaces_module_does_not_import_tensorflow():
+    code = ("import sys, skoptnn.spaces; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
