@@ -58,8 +58,8 @@ def main() -> None:
     ax = plot_convergence(result)
     ax.figure.savefig(out / "convergence.png", dpi=100, bbox_inches="tight")
     plt.close(ax.figure)
-    axes = plot_objective(result)
-    axes.flat[0].figure.savefig(out / "objective.png", dpi=100, bbox_inches="tight")
+    plot_objective(result)  # returns a grid of axes; save the figure they share
+    plt.gcf().savefig(out / "objective.png", dpi=100, bbox_inches="tight")
     plt.close("all")
     print(f"Wrote {out / 'convergence.png'} and {out / 'objective.png'}")
 

@@ -252,7 +252,13 @@ class _MLPMixin:
         )
 
     def _make_optimizer(self):
-        kwargs = {"clipnorm": self.clipnorm, "clipvalue": self.clipvalue}
+        # A fixed name: Keras otherwise names each optimizer adam_1, adam_2, ...
+        # and TensorFlow keeps ~30 kB per distinct variable name for good.
+        kwargs = {
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "name": f"skoptnn_{self.optimizer}",
+        }
         if self.learning_rate is not None:
             kwargs["learning_rate"] = float(self.learning_rate)
         return OPTIMIZERS[self.optimizer](**kwargs)

@@ -81,7 +81,7 @@ class _Trainer:
         self.lock = threading.Lock()
         self.model = build_network(spec.network, seed=0)
         self.optimizer = OPTIMIZERS[spec.optimizer](
-            clipnorm=spec.clipnorm, clipvalue=spec.clipvalue
+            clipnorm=spec.clipnorm, clipvalue=spec.clipvalue, name=f"skoptnn_{spec.optimizer}"
         )
         self.model.compile(
             optimizer=self.optimizer, loss=spec.loss, metrics=list(spec.metrics)

@@ -59,7 +59,7 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--n-iter", type=_positive_int,
                       help="configurations to try (default: 30; 15 for the demo)")
     tune.add_argument("--cv", type=_positive_int,
-                      help="cross-validation folds (default: 5; 3 for the demo)")
+                      help="cross-validation folds (default: 5)")
     tune.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")
     tune.add_argument("--scoring", default="accuracy",
                       help="scikit-learn scorer name (default: accuracy)")
@@ -149,11 +149,17 @@ def _check_target(y) -> None:
         )
 
 
+def _as_object(X):
+    # SimpleImputer rejects bool columns; as objects they are plain categories.
+    # Module level so that the saved pipeline can be unpickled.
+    return X.astype(object)
+
+
 def _make_pipeline(X, args: argparse.Namespace, epochs: int):
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     from skoptnn import OptimizedMLPClassifier
 
@@ -163,6 +169,7 @@ def _make_pipeline(X, args: argparse.Namespace, epochs: int):
         [
             ("numeric", make_pipeline(SimpleImputer(), StandardScaler()), numeric),
             ("categorical", make_pipeline(
+                FunctionTransformer(_as_object, feature_names_out="one-to-one"),
                 SimpleImputer(strategy="most_frequent"),
                 OneHotEncoder(handle_unknown="ignore"),
             ), categorical),
@@ -179,7 +186,7 @@ def _make_pipeline(X, args: argparse.Namespace, epochs: int):
 def _tune(args: argparse.Namespace) -> int:
     demo = args.data is None
     n_iter = args.n_iter or (15 if demo else 30)
-    cv = args.cv or (3 if demo else 5)
+    cv = args.cv or 5
     epochs = args.epochs or (60 if demo else 100)
 
     frame, target = _load_tune_data(args)

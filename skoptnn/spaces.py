@@ -98,7 +98,7 @@ def _build(
     space = {}
     for name, dim in merged.items():
         if name in keep:
-            dim.name = prefix + name  # labels the axes of skopt.plots
+            dim.name = name  # labels the axes of skopt.plots; the prefix is clutter there
             space[prefix + name] = dim
     return space
 

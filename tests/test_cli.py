@@ -20,7 +20,8 @@ def csv_path(tmp_path_factory):
     x2 = rng.normal(size=n)
     label = np.where(x1 + (color == "red") > 0.5, "yes", "no")
     x2[::17] = np.nan  # the pipeline imputes
-    frame = pd.DataFrame({"x1": x1, "x2": x2, "color": color, "label": label})
+    flag = rng.random(n) > 0.5  # read back as bool, which SimpleImputer rejects
+    frame = pd.DataFrame({"x1": x1, "x2": x2, "color": color, "label": label, "flag": flag})
     path = tmp_path_factory.mktemp("data") / "train.csv"
     frame.to_csv(path, index=False)
     return path
@@ -59,8 +60,8 @@ def test_predict_writes_labels_and_probabilities(tuned, csv_path, tmp_path, caps
     assert set(pred["prediction"]) <= {"no", "yes"}
     np.testing.assert_allclose(pred[["proba_no", "proba_yes"]].sum(axis=1), 1, atol=1e-5)
 
-    # Unseen categories and a missing target work too.
-    new = pd.read_csv(csv_path).drop(columns="label").head(5).assign(color="purple")
+    # Unseen categories, extra columns and a missing target work too.
+    new = pd.read_csv(csv_path).drop(columns="label").head(5).assign(color="purple", extra=1)
     new.to_csv(tmp_path / "new.csv", index=False)
     assert main(["predict", str(tuned / "model.joblib"), str(tmp_path / "new.csv"),
                  "--output", str(out)]) == 0
@@ -79,7 +80,7 @@ def test_tune_bad_inputs(csv_path, tmp_path, capsys):
     assert "no such file" in _error(capsys)
 
     assert main(["tune", str(csv_path), "--target", "nope", *out]) == 2
-    assert "available columns: x1, x2, color, label" in _error(capsys)
+    assert "available columns: x1, x2, color, label, flag" in _error(capsys)
 
     assert main(["tune", str(csv_path), *out]) == 2
     assert "--target" in _error(capsys)
@@ -122,7 +123,7 @@ def test_predict_bad_inputs(tuned, csv_path, tmp_path, capsys):
 
     lacking = _write(tmp_path, "lacking.csv", "x1,label\n1,yes\n")
     assert main(["predict", model, lacking]) == 2
-    assert "x2, color" in _error(capsys)
+    assert "x2, color, flag" in _error(capsys)
 
 
 def test_usage_errors_return_2(capsys):

@@ -47,7 +47,7 @@ def test_every_dimension_is_scalar_valued(make):
 def test_prefix_is_prepended_and_names_dimensions():
     space = classifier_space(prefix="optimizedmlpclassifier__")
     assert all(k.startswith("optimizedmlpclassifier__") for k in space)
-    assert space["optimizedmlpclassifier__units"].name == "optimizedmlpclassifier__units"
+    assert space["optimizedmlpclassifier__units"].name == "units"  # short plot labels
     # A bare step name gets its "__".
     assert set(classifier_space(prefix="clf")) == {f"clf__{k}" for k in CLASSIFIER_KEYS}
 
