@@ -27,15 +27,16 @@ import argparse
 import gc
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skoptnn import OptimizedMLPClassifier
+
+# Same data as the speed benchmark (this folder is on sys.path when run as a script).
+from fit_speed import load_data  # noqa: E402  isort: skip
 
 GOAL_MB = 100.0
 WARMUP_CYCLES = 3
@@ -56,14 +57,6 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024  # the value is in kB
     raise RuntimeError("cannot read RSS: install psutil or run on Linux")
-
-
-def load_data(path: str | None) -> tuple[np.ndarray, np.ndarray, str]:
-    if path is None:
-        X, y = load_breast_cancer(return_X_y=True)
-        return X, y, "breast cancer (sklearn)"
-    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
-    return table[:, :-1], table[:, -1].astype(int), f"Pima ({Path(path).name})"
 
 
 def main(argv: list[str] | None = None) -> int:
