@@ -1,0 +1,298 @@
+"""Plots of a fitted skoptnn network's training: learning curves and gradient norms.
+
+matplotlib is an optional dependency (``pip install "skoptnn[plot]"``); it is
+imported only when a plot is drawn, so ``import skoptnn.plotting`` is cheap.
+
+Every function accepts a fitted :class:`~skoptnn.OptimizedMLPClassifier` or
+:class:`~skoptnn.OptimizedMLPRegressor`, a fitted
+:class:`~sklearn.pipeline.Pipeline` ending in one, or a fitted search
+(``GridSearchCV``, ``BayesSearchCV``, ...) whose ``best_estimator_`` is either.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
+
+if TYPE_CHECKING:  # only for annotations: importing matplotlib is the caller's choice
+    from matplotlib.axes import Axes
+
+__all__ = ["plot_gradient_norms", "plot_history"]
+
+# Training curves solid, validation curves dashed; loss and metric in their own colour.
+_LOSS_COLOR = "C0"
+_METRIC_COLOR = "C1"
+_BEST_COLOR = "0.35"
+
+
+def _pyplot():
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            'skoptnn.plotting needs matplotlib: pip install "skoptnn[plot]"'
+        ) from exc
+    return plt
+
+
+def _fitted_network(obj: Any):
+    """Return the fitted skoptnn estimator inside ``obj``.
+
+    Unwraps a search's ``best_estimator_`` and a Pipeline's last step (in any
+    nesting), so the plots work on whatever the user fitted.
+    """
+    from sklearn.pipeline import Pipeline
+
+    # Imported here: skoptnn._base loads TensorFlow, which a user holding a
+    # fitted estimator has already paid for, and nobody else should.
+    from ._base import _MLPMixin
+
+    given = obj
+    for _ in range(10):  # more nesting than anyone writes; guards against cycles
+        if isinstance(obj, _MLPMixin):
+            break
+        if hasattr(obj, "best_estimator_"):
+            obj = obj.best_estimator_
+        elif isinstance(obj, Pipeline):
+            obj = obj.steps[-1][1]
+        elif _is_search(obj):
+            # A search exposes best_estimator_ only once fitted with refit=True.
+            raise NotFittedError(
+                f"This {type(obj).__name__} has no best_estimator_: fit it first (with "
+                "refit=True, the default) before plotting its best network."
+            )
+        else:
+            break
+    if not isinstance(obj, _MLPMixin):
+        inner = "" if obj is given else f" (which contains a {type(obj).__name__})"
+        raise TypeError(
+            "Expected a fitted OptimizedMLPClassifier or OptimizedMLPRegressor, a Pipeline "
+            f"ending in one, or a search whose best_estimator_ is one; got a "
+            f"{type(given).__name__}{inner}."
+        )
+    check_is_fitted(obj)
+    return obj
+
+
+def _is_search(obj: Any) -> bool:
+    # Duck-typed so BayesSearchCV and third-party searches count, not only BaseSearchCV.
+    return hasattr(obj, "estimator") and any(
+        hasattr(obj, name)
+        for name in ("param_grid", "param_distributions", "search_spaces", "refit")
+    )
+
+
+def _new_axes(ax: Axes | None) -> Axes:
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.4, 4))
+    return ax
+
+
+def plot_history(
+    estimator: Any,
+    *,
+    metric: str | None | Literal[False] = None,
+    ax: Axes | None = None,
+) -> Axes:
+    """Plot the loss and a metric per epoch of a fitted network.
+
+    The training loss (solid) and, when the network was fitted with
+    ``early_stopping=True``, the validation loss (dashed) are drawn on ``ax``.
+    The metric (training solid, validation dashed) is drawn on a second y axis
+    that shares the epoch axis (``ax.twinx()``), because loss and metric have
+    different scales. With early stopping, a vertical dotted line marks the
+    best epoch, whose weights the estimator restored. One legend lists every
+    line of both axes.
+
+    Parameters
+    ----------
+    estimator : estimator, Pipeline or search
+        A fitted :class:`~skoptnn.OptimizedMLPClassifier` or
+        :class:`~skoptnn.OptimizedMLPRegressor`, a fitted
+        :class:`~sklearn.pipeline.Pipeline` whose last step is one, or a fitted
+        search (anything with ``best_estimator_``, such as ``GridSearchCV`` or
+        skopt's ``BayesSearchCV``) whose best estimator is either.
+    metric : str, None or False, default=None
+        Key of ``history_`` to draw on the twin axis, such as ``"accuracy"``
+        (classifier) or ``"mae"`` (regressor); its ``val_`` counterpart is drawn
+        too when recorded. None picks the first metric in ``history_`` other
+        than the loss; False draws the loss only (no twin axis).
+    ax : matplotlib Axes, default=None
+        Axes to draw the loss on; a new figure is made when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes holding the loss lines and the legend. The metric's twin Axes
+        shares its x axis: ``ax.get_shared_x_axes().get_siblings(ax)``.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator (or the search) is not fitted.
+    TypeError
+        If ``estimator`` is not (and does not contain) a skoptnn network.
+    ValueError
+        If ``metric`` is not a key of ``history_``.
+
+    See Also
+    --------
+    plot_gradient_norms : Per-layer gradient norms per epoch.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skoptnn import OptimizedMLPClassifier
+    >>> from skoptnn.plotting import plot_history
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> pipe = make_pipeline(
+    ...     StandardScaler(),
+    ...     OptimizedMLPClassifier(epochs=20, early_stopping=True, random_state=0),
+    ... ).fit(X, y)
+    >>> ax = plot_history(pipe)
+    >>> sorted(line.get_label() for line in ax.get_lines())
+    ['best epoch (restored)', 'loss', 'val_loss']
+    >>> ax.figure.savefig("history.png")  # doctest: +SKIP
+    """
+    plt = _pyplot()
+    net = _fitted_network(estimator)
+    history = net.history_
+    metric_name = _metric_name(history, metric)
+    ax = _new_axes(ax)
+
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    ax.plot(epochs, history["loss"], color=_LOSS_COLOR, label="loss")
+    if "val_loss" in history:
+        ax.plot(epochs, history["val_loss"], color=_LOSS_COLOR, linestyle="--", label="val_loss")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+
+    handles, labels = ax.get_legend_handles_labels()
+    if metric_name is not None:
+        twin = ax.twinx()
+        twin.plot(epochs, history[metric_name], color=_METRIC_COLOR, label=metric_name)
+        if "val_" + metric_name in history:
+            twin.plot(epochs, history["val_" + metric_name], color=_METRIC_COLOR,
+                      linestyle="--", label="val_" + metric_name)
+        twin.set_ylabel(metric_name)
+        more_handles, more_labels = twin.get_legend_handles_labels()
+        handles, labels = handles + more_handles, labels + more_labels
+        # The twin is drawn over ax by default and would hide ax's legend:
+        # raise ax above it and make ax's background transparent instead.
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+
+    if net.best_epoch_ is not None:
+        # best_epoch_ is 0-based; the x axis counts epochs from 1.
+        best = ax.axvline(net.best_epoch_ + 1, color=_BEST_COLOR, linestyle=":",
+                          label="best epoch (restored)")
+        handles, labels = handles + [best], labels + [best.get_label()]
+
+    # Integer epochs on the axis, whatever the number of epochs.
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(handles, labels, loc="best", fontsize="small")
+    return ax
+
+
+def _metric_name(history: dict, metric: str | None | Literal[False]) -> str | None:
+    if metric is False:
+        return None
+    candidates = [k for k in history if k != "loss" and not k.startswith("val_")]
+    if metric is None:
+        return candidates[0] if candidates else None
+    if metric not in history:
+        raise ValueError(
+            f"metric={metric!r} is not in the estimator's history_; choose one of "
+            f"{candidates} (or False for the loss only)."
+        )
+    return metric
+
+
+def plot_gradient_norms(estimator: Any, *, ax: Axes | None = None) -> Axes:
+    """Plot each layer's mean kernel-gradient norm per epoch, on a log scale.
+
+    One line per Dense layer (``hidden_1``, ..., ``output``) from the
+    estimator's ``gradient_norms_``: the mean over an epoch's mini-batches of
+    the L2 norm of that layer's kernel gradient, before clipping. Vanishing
+    gradients show as the first layers' lines lying orders of magnitude below
+    the output layer's; exploding ones as lines shooting up. The y axis is
+    logarithmic because those gaps span orders of magnitude (zero norms, as
+    with ``kernel_initializer="zeros"`` and ReLU, cannot be drawn on it).
+
+    Parameters
+    ----------
+    estimator : estimator, Pipeline or search
+        A :class:`~skoptnn.OptimizedMLPClassifier` or
+        :class:`~skoptnn.OptimizedMLPRegressor` fitted with
+        ``monitor_gradients=True``, a fitted :class:`~sklearn.pipeline.Pipeline`
+        whose last step is one, or a fitted search (anything with
+        ``best_estimator_``) whose best estimator is either.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is made when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes drawn on.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If the estimator (or the search) is not fitted.
+    TypeError
+        If ``estimator`` is not (and does not contain) a skoptnn network.
+    ValueError
+        If the network was fitted without ``monitor_gradients=True``.
+
+    See Also
+    --------
+    plot_history : Loss and metric per epoch.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skoptnn import OptimizedMLPClassifier
+    >>> from skoptnn.plotting import plot_gradient_norms
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> pipe = make_pipeline(
+    ...     StandardScaler(),
+    ...     OptimizedMLPClassifier(n_layers=3, epochs=10, monitor_gradients=True,
+    ...                            random_state=0),
+    ... ).fit(X, y)
+    >>> ax = plot_gradient_norms(pipe)
+    >>> [line.get_label() for line in ax.get_lines()]
+    ['hidden_1', 'hidden_2', 'hidden_3', 'output']
+    >>> ax.get_yscale()
+    'log'
+    """
+    _pyplot()
+    net = _fitted_network(estimator)
+    norms = getattr(net, "gradient_norms_", None)
+    if norms is None:
+        raise ValueError(
+            f"This {type(net).__name__} recorded no gradient norms: fit it with "
+            "monitor_gradients=True to plot them."
+        )
+    ax = _new_axes(ax)
+    # The index is 0-based like history_; the x axis counts epochs from 1.
+    epochs = np.asarray(norms.index, dtype=int) + 1
+    for layer in norms.columns:
+        ax.plot(epochs, norms[layer].to_numpy(dtype=float), label=str(layer))
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean L2 norm of kernel gradient")
+    ax.xaxis.set_major_locator(_pyplot().MaxNLocator(integer=True))
+    ax.legend(title="layer", loc="best", fontsize="small")
+    return ax
