@@ -14,6 +14,7 @@ _LAZY = {
     "OptimizedMLPClassifier": "skoptnn.classifier",
     "OptimizedMLPRegressor": "skoptnn.regressor",
     "DivergenceWarning": "skoptnn._base",
+    "GradientWarning": "skoptnn._gradients",
     "classifier_space": "skoptnn.spaces",
     "regressor_space": "skoptnn.spaces",
     "preset_space": "skoptnn.spaces",

@@ -24,6 +24,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._gradients import GradientWarning, diagnose, norm_tables
 from ._network import ACTIVATIONS, INITIALIZERS, NetworkSpec, build_network
 from ._training import OPTIMIZERS, EarlyStopping, TrainSpec, get_trainer
 
@@ -87,6 +88,7 @@ class _MLPMixin:
         "monitor": [str],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "monitor_gradients": ["boolean"],
     }
 
     # scikeras entry points that would bypass this fit.
@@ -172,6 +174,7 @@ class _MLPMixin:
             epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
             learning_rate=float(np.asarray(model.optimizer.learning_rate)), seed=seed,
             early_stopping=early_stopping, verbose=self.verbose,
+            monitor_gradients=self.monitor_gradients,
         )
         if result.diverged_epoch is not None:
             warnings.warn(
@@ -182,6 +185,15 @@ class _MLPMixin:
                 DivergenceWarning,
                 stacklevel=3,
             )
+
+        self.gradient_norms_ = self.raw_gradient_norms_ = None
+        if self.monitor_gradients:
+            self.gradient_norms_, self.raw_gradient_norms_ = norm_tables(
+                result.extra["gradient_norms"], result.extra["kernel_names"]
+            )
+            message = diagnose(self.raw_gradient_norms_)
+            if message is not None:
+                warnings.warn(message, GradientWarning, stacklevel=3)
 
         self.model_ = model
         self.history_ = result.history

@@ -14,6 +14,8 @@ import logging
 import os
 import sys
 
+from ._threads import limit_tensorflow_threads
+
 
 @contextlib.contextmanager
 def _quiet_stderr():
@@ -43,6 +45,8 @@ with _quiet_stderr():
     # Device discovery prints the CUDA notices; do it while still silenced.
     tf.config.list_physical_devices()
 
+# Before TensorFlow runs any op: its thread pools are fixed from then on.
+NUM_THREADS = limit_tensorflow_threads(tf)
 
 
 class _OwnRetracingFilter(logging.Filter):

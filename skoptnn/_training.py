@@ -96,6 +96,13 @@ class _Trainer:
         self.model.test_step((x0, y0, np.ones(2, np.float32)))
         self.model.reset_metrics()
         self.log_names = list(self.model.get_metrics_result())
+        # Gradient monitoring watches the Dense kernels, in network order.
+        weights = self.model.trainable_weights
+        dense = [lay for lay in self.model.layers if isinstance(lay, keras.layers.Dense)]
+        self.kernel_names = [lay.name for lay in dense]
+        self._kernel_index = [
+            next(i for i, w in enumerate(weights) if w is lay.kernel) for lay in dense
+        ]
 
         variables = self.model.variables
         self._snapshot = [tf.Variable(v.value, trainable=False) for v in variables]
@@ -133,14 +140,46 @@ class _Trainer:
         for saved, v in zip(self._snapshot, self.model.variables, strict=True):
             v.assign(saved)
 
+    def _monitored_train_step(self, data):
+        """Keras' ``train_step``, also returning the Dense kernels' gradient norms.
+
+        Returns the norms before clipping and those of the gradients the
+        optimizer applies (after ``clipnorm``/``clipvalue``), shape (2, n_kernels).
+        """
+        model = self.model
+        x, y, sample_weight = data
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model._compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+            )
+            model._loss_tracker.update_state(loss, sample_weight=tf.shape(x)[0])
+            loss = self.optimizer.scale_loss(loss)
+        weights = model.trainable_weights
+        grads = tape.gradient(loss, weights)
+        kernels = [grads[i] for i in self._kernel_index]
+        # The optimizer clips each gradient on its own, so clipping the kernels'
+        # alone gives exactly the gradients it applies to them.
+        applied = self.optimizer._clip_gradients(kernels)
+        self.optimizer.apply(grads, weights)
+        model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+        return tf.stack([
+            tf.stack([tf.norm(g) for g in kernels]),
+            tf.stack([tf.norm(g) for g in applied]),
+        ])
+
     def _run_epochs(self, data, n_epochs, batch_size, seed, patience, min_delta, sign,
-                    *, shuffle, validate, monitor, early_stopping):
+                    *, shuffle, validate, monitor, early_stopping, monitor_gradients):
         X, y, sw, X_val, y_val, sw_val = data
         model = self.model
         n = tf.shape(X)[0]
         n_batches = (n + batch_size - 1) // batch_size
         names = self.log_names + (["val_" + k for k in self.log_names] if validate else [])
         rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        n_kernels = len(self._kernel_index)
+        grad_rows = tf.TensorArray(
+            tf.float32, size=0, dynamic_size=True, element_shape=[2, n_kernels]
+        )
         i = 0
         for _ in tf.range(n_epochs):
             epoch = self._epoch.value()
@@ -151,9 +190,18 @@ class _Trainer:
             else:
                 order = tf.range(n)
             model.reset_metrics()
-            for b in tf.range(n_batches):
-                idx = order[b * batch_size:(b + 1) * batch_size]
-                model.train_step((tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)))
+            if monitor_gradients:
+                norm_sum = tf.zeros([2, n_kernels])
+                for b in tf.range(n_batches):
+                    idx = order[b * batch_size:(b + 1) * batch_size]
+                    norm_sum += self._monitored_train_step(
+                        (tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx))
+                    )
+                grad_rows = grad_rows.write(i, norm_sum / tf.cast(n_batches, tf.float32))
+            else:
+                for b in tf.range(n_batches):
+                    idx = order[b * batch_size:(b + 1) * batch_size]
+                    model.train_step((tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)))
             logs = dict(model.get_metrics_result())
             if validate:
                 model.reset_metrics()
@@ -183,6 +231,8 @@ class _Trainer:
             self._epoch.assign_add(1)
             if self._stopped.value():
                 break
+        if monitor_gradients:
+            return rows.stack(), grad_rows.stack()
         return rows.stack()
 
     def _compiled_run(self, **options):
@@ -202,7 +252,8 @@ class _Trainer:
 
     # -- driving it ----------------------------------------------------------
     def fit(self, model, X, y, sample_weight, validation, *, epochs, batch_size,
-            shuffle, learning_rate, seed, early_stopping, verbose) -> FitResult:
+            shuffle, learning_rate, seed, early_stopping, verbose,
+            monitor_gradients=False) -> FitResult:
         with self.lock:
             for dst, src in zip(self.model.variables, model.variables, strict=True):
                 dst.assign(src.value)
@@ -234,6 +285,7 @@ class _Trainer:
                 validate=validate,
                 monitor=es.monitor,
                 early_stopping=early_stopping is not None,
+                monitor_gradients=bool(monitor_gradients),
             )
             args = (
                 tf.constant(min(batch_size, len(X)), tf.int32),
@@ -245,11 +297,15 @@ class _Trainer:
             names = self.log_names + (["val_" + k for k in self.log_names] if validate else [])
             # verbose: one compiled call per epoch so progress can be printed.
             chunk = 1 if verbose else epochs
-            rows = []
+            rows, norms = [], []
             done = 0
             while done < epochs and not bool(self._stopped.numpy()):
                 n = min(chunk, epochs - done)
-                out = run(data, tf.constant(n, tf.int32), *args).numpy()
+                out = run(data, tf.constant(n, tf.int32), *args)
+                if monitor_gradients:
+                    out, grad_out = out
+                    norms.append(grad_out.numpy())
+                out = out.numpy()
                 rows.append(out)
                 done += len(out)
                 if verbose:
@@ -266,11 +322,17 @@ class _Trainer:
                 dst.assign(src.value)
             table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
             diverged = int(self._diverged.numpy())
+            extra = {}
+            if monitor_gradients:
+                shape = (0, 2, len(self.kernel_names))
+                extra["gradient_norms"] = np.concatenate(norms) if norms else np.zeros(shape)
+                extra["kernel_names"] = list(self.kernel_names)
         return FitResult(
             history={k: table[:, j].astype(float).tolist() for j, k in enumerate(names)},
             n_epochs=len(table),
             best_epoch=best if early_stopping is not None and best >= 0 else None,
             diverged_epoch=diverged if diverged >= 0 else None,
+            extra=extra,
         )
 
     def predict(self, model, X) -> np.ndarray:

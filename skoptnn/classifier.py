@@ -91,6 +91,10 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         split; an int makes fits on CPU repeatable.
     verbose : int, default=0
         0 is silent; 1 prints one line per epoch.
+    monitor_gradients : bool, default=False
+        Record each Dense layer's kernel gradient norm every epoch in
+        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish
+        or explode. Off by default: it runs a slower training step.
 
     Attributes
     ----------
@@ -109,6 +113,14 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         Epochs actually run.
     best_epoch_ : int or None
         With early stopping, the 0-based epoch whose weights were restored.
+    gradient_norms_ : pandas.DataFrame or None
+        With ``monitor_gradients=True``: one row per epoch (index "epoch",
+        0-based), one column per Dense layer ("hidden_1", ..., "output"); the L2
+        norm of the layer's kernel gradient as applied by the optimizer (after
+        ``clipnorm``/``clipvalue``), averaged over the epoch's mini-batches.
+        None otherwise.
+    raw_gradient_norms_ : pandas.DataFrame or None
+        The same before clipping (equal to ``gradient_norms_`` without it).
 
     See Also
     --------
@@ -168,6 +180,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         monitor="val_loss",
         random_state=None,
         verbose=0,
+        monitor_gradients=False,
     ):
         self.n_layers = n_layers
         self.units = units
@@ -193,6 +206,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         self.monitor = monitor
         self.random_state = random_state
         self.verbose = verbose
+        self.monitor_gradients = monitor_gradients
 
     def _encode_target(self, y):
         check_classification_targets(y)

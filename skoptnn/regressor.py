@@ -78,6 +78,10 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         Seeds initialization, dropout, shuffling and the validation split.
     verbose : int, default=0
         0 is silent; 1 prints one line per epoch.
+    monitor_gradients : bool, default=False
+        Record each Dense layer's kernel gradient norm every epoch in
+        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish
+        or explode. Off by default: it runs a slower training step.
 
     Attributes
     ----------
@@ -96,6 +100,14 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         Epochs actually run.
     best_epoch_ : int or None
         With early stopping, the 0-based epoch whose weights were restored.
+    gradient_norms_ : pandas.DataFrame or None
+        With ``monitor_gradients=True``: one row per epoch (index "epoch",
+        0-based), one column per Dense layer ("hidden_1", ..., "output"); the L2
+        norm of the layer's kernel gradient as applied by the optimizer (after
+        ``clipnorm``/``clipvalue``), averaged over the epoch's mini-batches.
+        None otherwise.
+    raw_gradient_norms_ : pandas.DataFrame or None
+        The same before clipping (equal to ``gradient_norms_`` without it).
 
     See Also
     --------
@@ -148,6 +160,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         monitor="val_loss",
         random_state=None,
         verbose=0,
+        monitor_gradients=False,
     ):
         self.n_layers = n_layers
         self.units = units
@@ -173,6 +186,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         self.monitor = monitor
         self.random_state = random_state
         self.verbose = verbose
+        self.monitor_gradients = monitor_gradients
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,62 @@
+"""How many CPU threads TensorFlow may use in this process.
+
+A search runs many small fits at once, one per joblib or Dask worker. By
+default TensorFlow sizes its thread pools to every core of the machine in each
+worker, so ``n_jobs=2`` on 2 cores runs 2 x 2 busy threads that fight over the
+cores. joblib's process workers and Dask's nanny-started workers already tell
+native libraries their share of the machine through ``OMP_NUM_THREADS``
+(joblib: cores // n_jobs; Dask: 1), so skoptnn gives TensorFlow the same.
+
+``SKOPTNN_NUM_THREADS`` overrides it:
+
+* unset or ``auto``: ``OMP_NUM_THREADS`` if set, else TensorFlow's defaults;
+* a positive integer: use that many threads;
+* ``0``: always TensorFlow's defaults.
+
+The limit must be set before TensorFlow runs its first operation, so it is
+applied when skoptnn first imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+
+ENV_VAR = "SKOPTNN_NUM_THREADS"
+
+
+def thread_budget(environ: os._Environ | dict | None = None) -> int | None:
+    """Return TensorFlow's thread count for this process, or None for its defaults.
+
+    Raises
+    ------
+    ValueError
+        If ``SKOPTNN_NUM_THREADS`` is neither ``auto`` nor a non-negative integer.
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+    if raw == "auto":
+        omp = environ.get("OMP_NUM_THREADS", "").strip()
+        # OMP_NUM_THREADS may be a list ("4,2") for nested OpenMP: its first level.
+        omp = omp.split(",")[0]
+        return int(omp) if omp.isdigit() and int(omp) > 0 else None
+    if not raw.isdigit():
+        raise ValueError(
+            f"{ENV_VAR} must be 'auto' or a non-negative integer; got {environ[ENV_VAR]!r}."
+        )
+    return int(raw) or None
+
+
+def limit_tensorflow_threads(tf) -> int | None:
+    """Apply :func:`thread_budget` to TensorFlow's thread pools; return it."""
+    n = thread_budget()
+    if n is None:
+        return None
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        # Independent ops of a small MLP are few; the budget caps both pools.
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:
+        # TensorFlow was already running (imported and used before skoptnn):
+        # its pools are fixed for this process.
+        return None
+    return n

@@ -1,0 +1,66 @@
+"""TensorFlow's thread budget follows the worker's share of the cores."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from skoptnn._threads import ENV_VAR, thread_budget
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ({}, None),
+        ({"OMP_NUM_THREADS": "1"}, 1),  # what joblib's and Dask's workers set
+        ({"OMP_NUM_THREADS": "3,1"}, 3),
+        ({"OMP_NUM_THREADS": ""}, None),
+        ({ENV_VAR: "auto", "OMP_NUM_THREADS": "2"}, 2),
+        ({ENV_VAR: "4", "OMP_NUM_THREADS": "1"}, 4),
+        ({ENV_VAR: "0", "OMP_NUM_THREADS": "1"}, None),
+    ],
+)
+def test_thread_budget(env, expected):
+    assert thread_budget(env) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "two", "1.5"])
+def test_bad_budget_names_the_variable(value):
+    with pytest.raises(ValueError, match=ENV_VAR):
+        thread_budget({ENV_VAR: value})
+
+
+def _tf_threads(env_updates):
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "OMP_NUM_THREADS")}
+    env.update(env_updates)
+    code = (
+        "import skoptnn._keras as k; t = k.tf.config.threading; "
+        "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()
+
+
+def test_a_joblib_worker_environment_limits_tensorflow():
+    assert _tf_threads({"OMP_NUM_THREADS": "1"}) == ["1", "1"]
+    assert _tf_threads({ENV_VAR: "0", "OMP_NUM_THREADS": "1"}) == ["0", "0"]
+
+
+def test_joblib_workers_train_with_their_share():
+    from joblib import Parallel, delayed
+
+    def worker_threads():
+        import skoptnn._keras as k
+
+        return k.tf.config.threading.get_intra_op_parallelism_threads()
+
+    if ENV_VAR in os.environ:
+        pytest.skip(f"{ENV_VAR} is set for this run")
+    # joblib gives each of n_jobs process workers OMP_NUM_THREADS = cores // n_jobs,
+    # unless the parent already sets it.
+    share = int(os.environ.get("OMP_NUM_THREADS") or max((os.cpu_count() or 1) // 2, 1))
+    got = Parallel(n_jobs=2, backend="loky")(delayed(worker_threads)() for _ in range(2))
+    assert got == [share, share]
