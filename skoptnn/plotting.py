@@ -216,16 +216,20 @@ def _metric_name(history: dict, metric: str | None | Literal[False]) -> str | No
     return metric
 
 
-def plot_gradient_norms(estimator: Any, *, ax: Axes | None = None) -> Axes:
+def plot_gradient_norms(
+    estimator: Any, *, raw: bool = False, ax: Axes | None = None
+) -> Axes:
     """Plot each layer's mean kernel-gradient norm per epoch, on a log scale.
 
     One line per Dense layer (``hidden_1``, ..., ``output``) from the
     estimator's ``gradient_norms_``: the mean over an epoch's mini-batches of
-    the L2 norm of that layer's kernel gradient, before clipping. Vanishing
-    gradients show as the first layers' lines lying orders of magnitude below
-    the output layer's; exploding ones as lines shooting up. The y axis is
-    logarithmic because those gaps span orders of magnitude (zero norms, as
-    with ``kernel_initializer="zeros"`` and ReLU, cannot be drawn on it).
+    the L2 norm of that layer's kernel gradient as the optimizer applied it
+    (after ``clipnorm``/``clipvalue``), or with ``raw=True`` from
+    ``raw_gradient_norms_``, the norms before clipping. Vanishing gradients
+    show as the first layers' lines lying orders of magnitude below the output
+    layer's; exploding ones as lines shooting up. The y axis is logarithmic
+    because those gaps span orders of magnitude (zero norms, as with
+    ``kernel_initializer="zeros"`` and ReLU, cannot be drawn on it).
 
     Parameters
     ----------
@@ -235,6 +239,10 @@ def plot_gradient_norms(estimator: Any, *, ax: Axes | None = None) -> Axes:
         ``monitor_gradients=True``, a fitted :class:`~sklearn.pipeline.Pipeline`
         whose last step is one, or a fitted search (anything with
         ``best_estimator_``) whose best estimator is either.
+    raw : bool, default=False
+        Plot the norms before clipping (``raw_gradient_norms_``) instead of
+        those applied (``gradient_norms_``). The two differ only when
+        ``clipnorm`` or ``clipvalue`` is set.
     ax : matplotlib Axes, default=None
         Axes to draw on; a new figure is made when None.
 
@@ -277,9 +285,9 @@ def plot_gradient_norms(estimator: Any, *, ax: Axes | None = None) -> Axes:
     >>> ax.get_yscale()
     'log'
     """
-    _pyplot()
+    plt = _pyplot()
     net = _fitted_network(estimator)
-    norms = getattr(net, "gradient_norms_", None)
+    norms = getattr(net, "raw_gradient_norms_" if raw else "gradient_norms_", None)
     if norms is None:
         raise ValueError(
             f"This {type(net).__name__} recorded no gradient norms: fit it with "
@@ -292,7 +300,7 @@ def plot_gradient_norms(estimator: Any, *, ax: Axes | None = None) -> Axes:
         ax.plot(epochs, norms[layer].to_numpy(dtype=float), label=str(layer))
     ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("mean L2 norm of kernel gradient")
-    ax.xaxis.set_major_locator(_pyplot().MaxNLocator(integer=True))
+    ax.set_ylabel("kernel gradient norm" + (" (before clipping)" if raw else ""))
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(title="layer", loc="best", fontsize="small")
     return ax

@@ -3,7 +3,6 @@
 import sys
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -18,6 +17,7 @@ from skoptnn.plotting import plot_gradient_norms, plot_history  # noqa: E402
 
 # Small and fast; one architecture throughout so the compiled loop is traced once.
 SMALL = {"n_layers": 2, "units": 8, "epochs": 12, "batch_size": 32, "random_state": 0}
+CLIPNORM = 0.05
 
 
 @pytest.fixture(autouse=True)
@@ -45,19 +45,9 @@ def plain_clf(binary_data):
 @pytest.fixture(scope="module")
 def grad_pipe(binary_data):
     X, y = binary_data
-    pipe = make_pipeline(StandardScaler(), OptimizedMLPClassifier(**SMALL))
-    if "monitor_gradients" in pipe[-1].get_params():
-        return pipe.set_params(optimizedmlpclassifier__monitor_gradients=True).fit(X, y)
-    # TEMPORARY until monitor_gradients lands: the documented interface, faked.
-    pipe.fit(X, y)
-    clf = pipe[-1]
-    rng = np.random.default_rng(0)
-    clf.gradient_norms_ = pd.DataFrame(
-        rng.uniform(0.01, 1, size=(clf.n_epochs_, 3)),
-        columns=["hidden_1", "hidden_2", "output"],
-        index=pd.RangeIndex(clf.n_epochs_, name="epoch"),
-    )
-    return pipe
+    # A tight clipnorm so the applied norms differ from the raw ones.
+    net = OptimizedMLPClassifier(**SMALL, monitor_gradients=True, clipnorm=CLIPNORM)
+    return make_pipeline(StandardScaler(), net).fit(X, y)
 
 
 @pytest.fixture(scope="module")
@@ -148,15 +138,25 @@ def test_history_through_pipeline_and_search(binary_data):
 
 # -- plot_gradient_norms --------------------------------------------------------
 
-def test_gradient_norms_lines(grad_clf):
-    ax = plot_gradient_norms(grad_clf)
-    norms = grad_clf.gradient_norms_
+@pytest.mark.parametrize("raw", [False, True])
+def test_gradient_norms_lines(grad_clf, raw):
+    ax = plot_gradient_norms(grad_clf, raw=raw)
+    norms = grad_clf.raw_gradient_norms_ if raw else grad_clf.gradient_norms_
     assert labels(ax) == ["hidden_1", "hidden_2", "output"] == list(norms.columns)
+    assert len(norms) == grad_clf.n_epochs_ == SMALL["epochs"]
     assert ax.get_yscale() == "log"
     for line in ax.get_lines():
         np.testing.assert_array_equal(line.get_xdata(), np.arange(1, len(norms) + 1))
         np.testing.assert_allclose(line.get_ydata(), norms[line.get_label()].to_numpy())
     assert [t.get_text() for t in ax.get_legend().get_texts()] == list(norms.columns)
+
+
+def test_gradient_norms_raw_is_before_clipping(grad_clf):
+    # Guards raw= picking the right table: only the applied norms obey clipnorm.
+    applied = plot_gradient_norms(grad_clf).get_lines()
+    raw = plot_gradient_norms(grad_clf, raw=True).get_lines()
+    assert max(line.get_ydata().max() for line in applied) <= CLIPNORM * (1 + 1e-4)
+    assert max(line.get_ydata().max() for line in raw) > 2 * CLIPNORM
 
 
 def test_gradient_norms_honours_ax_and_pipeline(grad_pipe, grad_clf):
