@@ -1,0 +1,176 @@
+"""Wall time of one BayesSearchCV run serially, in 2 local processes, and on Dask.
+
+Usage::
+
+    PYTHONPATH=. python benchmarks/search_scaling.py [PATH_TO_PIMA_CSV] [--repeats 3]
+
+Without a path the data is scikit-learn's breast cancer set.
+
+The search: ``make_pipeline(StandardScaler(), OptimizedMLPClassifier(...))``
+(early stopping, at most 60 epochs), ``classifier_space()``, ``n_iter=16``,
+``cv=3``, ``n_points=2``, ``random_state=0``. ``n_points=2`` in every mode, so
+all modes ask the optimizer for the same number of points per round and the
+only difference is where the 6 fits of a round run:
+
+* ``serial``: ``n_jobs=1`` in this process;
+* ``local x2``: ``n_jobs=2``, joblib's default process backend (loky); each
+  worker gives TensorFlow its share of the cores (``OMP_NUM_THREADS``, which
+  joblib sets to cores // n_jobs);
+* ``local x2, TF default threads``: the same with ``SKOPTNN_NUM_THREADS=0``,
+  so each worker's TensorFlow sizes its pools to the whole machine: the cost
+  of not limiting threads;
+* ``dask x2``: ``joblib.parallel_backend("dask")`` on a ``LocalCluster`` of 2
+  single-threaded worker processes on 127.0.0.1.
+
+Each mode runs in a fresh Python process. Workers are started and have
+imported TensorFlow before the clock starts (a running cluster is the steady
+state; loky's start-up is reported separately). The timed span is
+``search.fit`` only. Medians over ``--repeats``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+MODES = {
+    "serial": {"n_jobs": 1, "env": {}},
+    "local x2": {"n_jobs": 2, "env": {}},
+    "local x2, TF default threads": {"n_jobs": 2, "env": {"SKOPTNN_NUM_THREADS": "0"}},
+    "dask x2": {"n_jobs": 2, "env": {}, "dask": True},
+}
+N_ITER, CV, N_POINTS, EPOCHS = 16, 3, 2, 60
+
+
+def _warm_worker() -> int:
+    import skoptnn._keras as k  # TensorFlow's import is the slow part of a start
+
+    return k.tf.config.threading.get_intra_op_parallelism_threads()
+
+
+def make_search(n_jobs: int):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from skopt import BayesSearchCV
+
+    from skoptnn import OptimizedMLPClassifier, classifier_space
+
+    pipe = make_pipeline(
+        StandardScaler(),
+        OptimizedMLPClassifier(epochs=EPOCHS, early_stopping=True, random_state=0),
+    )
+    return BayesSearchCV(
+        pipe, classifier_space(prefix="optimizedmlpclassifier__"), n_iter=N_ITER, cv=CV,
+        n_points=N_POINTS, n_jobs=n_jobs, random_state=0,
+    )
+
+
+def run_one(mode: str, data_path: str | None) -> dict:
+    """Time one search in this process (called in a fresh subprocess)."""
+    from joblib import Parallel, delayed, parallel_backend
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fit_speed import load_data
+
+    X, y, _ = load_data(data_path)
+    spec = MODES[mode]
+    search = make_search(spec["n_jobs"])
+    warnings.filterwarnings("ignore")  # skopt's "point already evaluated" and the like
+    result = {"mode": mode}
+    if spec.get("dask"):
+        from dask.distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          host="127.0.0.1", dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            result["worker_threads"] = sorted(client.run(_warm_worker).values())
+            with parallel_backend("dask"):
+                start = time.perf_counter()
+                search.fit(X, y)
+                result["seconds"] = time.perf_counter() - start
+    else:
+        if spec["n_jobs"] > 1:
+            start = time.perf_counter()
+            result["worker_threads"] = Parallel(n_jobs=spec["n_jobs"])(
+                delayed(_warm_worker)() for _ in range(spec["n_jobs"])
+            )
+            result["worker_start_seconds"] = time.perf_counter() - start
+        else:
+            result["worker_threads"] = [_warm_worker()]
+        start = time.perf_counter()
+        search.fit(X, y)
+        result["seconds"] = time.perf_counter() - start
+    result["best_score"] = float(search.best_score_)
+    result["n_candidates"] = len(search.cv_results_["params"])
+    return result
+
+
+def spawn(mode: str, data_path: str | None) -> dict:
+    env = {**os.environ, **MODES[mode]["env"]}
+    cmd = [sys.executable, __file__, "--run", mode]
+    if data_path:
+        cmd.append(data_path)
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"mode {mode!r} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("csv", nargs="?", help="Pima CSV (default: breast cancer)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one timed run
+    args = parser.parse_args()
+    if args.run:
+        print(json.dumps(run_one(args.run, args.csv)))
+        return
+
+    import sklearn
+    import tensorflow as tf
+
+    print(f"search_scaling: BayesSearchCV n_iter={N_ITER}, cv={CV}, n_points={N_POINTS}, "
+          f"data={args.csv or 'breast cancer'}, repeats={args.repeats}")
+    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}, scikit-learn {sklearn.__version__}")
+    results: dict[str, list[dict]] = {}
+    for _ in range(args.repeats):  # interleaved, so drift in machine load hits every mode
+        for mode in args.modes:
+            r = spawn(mode, args.csv)
+            results.setdefault(mode, []).append(r)
+            print(f"  {mode:<30} {r['seconds']:7.1f} s  best CV {r['best_score']:.3f}  "
+                  f"TF threads per worker {r['worker_threads']}", flush=True)
+
+    median = {m: statistics.median(r["seconds"] for r in rs) for m, rs in results.items()}
+    base = median.get("serial")
+    print("\n| mode | median wall time (s) | speed-up vs serial |")
+    print("|---|---:|---:|")
+    for mode, seconds in median.items():
+        ratio = f"{base / seconds:.2f}x" if base else "-"
+        print(f"| {mode} | {seconds:.1f} | {ratio} |")
+    starts = [r["worker_start_seconds"] for rs in results.values() for r in rs
+              if "worker_start_seconds" in r]
+    if starts:
+        print(f"\nloky worker start-up (not in the times above): "
+              f"{statistics.median(starts):.1f} s median")
+    if base and "local x2" in median:
+        speedup = base / median["local x2"]
+        print(f"target n_jobs=2 >= 1.6x serial: {speedup:.2f}x "
+              f"{'MET' if speedup >= 1.6 else 'NOT MET'}")
+    if "dask x2" in median and "local x2" in median:
+        gap = median["dask x2"] / median["local x2"] - 1
+        print(f"target Dask within 20% of local n_jobs=2: {gap:+.0%} "
+              f"{'MET' if gap <= 0.2 else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()
