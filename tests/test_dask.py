@@ -1,0 +1,66 @@
+"""BayesSearchCV through joblib's Dask backend runs its fits on the workers."""
+
+import functools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+distributed = pytest.importorskip("distributed")
+skopt = pytest.importorskip("skopt")
+
+
+def _accuracy_recording_pid(estimator, X, y, *, directory):
+    # A scorer runs where the fit ran: leave this process's PID behind.
+    Path(directory, str(os.getpid())).touch()
+    return float(np.mean(estimator.predict(X) == y))
+
+
+def _tf_threads():
+    import skoptnn._keras as k
+
+    return k.tf.config.threading.get_intra_op_parallelism_threads()
+
+
+@pytest.mark.timeout(300)
+def test_search_runs_on_a_local_dask_cluster(binary_data, tmp_path):
+    from dask.distributed import Client, LocalCluster, get_task_stream
+    from joblib import parallel_backend
+    from skopt import BayesSearchCV
+    from skopt.space import Integer, Real
+
+    from skoptnn import OptimizedMLPClassifier
+
+    X, y = binary_data
+    search = BayesSearchCV(
+        make_pipeline(StandardScaler(), OptimizedMLPClassifier(units=8, epochs=20, random_state=0)),
+        {
+            "optimizedmlpclassifier__n_layers": Integer(1, 2),
+            "optimizedmlpclassifier__dropout": Real(0.0, 0.3),
+        },
+        n_iter=4, cv=2, n_points=2, n_jobs=2, random_state=0,
+        scoring=functools.partial(_accuracy_recording_pid, directory=str(tmp_path)),
+    )
+    # Context managers close the cluster even when an assertion or the timeout fires.
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                     dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
+        worker_pids = set(client.run(os.getpid).values())
+        workers = set(client.scheduler_info()["workers"])
+        with get_task_stream(client) as tasks, parallel_backend("dask"):
+            search.fit(X, y)
+        # Dask's nanny sets OMP_NUM_THREADS=1, so each worker's TensorFlow uses 1 thread.
+        assert set(client.run(_tf_threads).values()) == {1}
+
+    scored_in = {int(p.name) for p in tmp_path.iterdir()}
+    assert scored_in and scored_in <= worker_pids and os.getpid() not in scored_in
+    # The scheduler's log agrees: tasks ran, and only on the cluster's workers.
+    assert tasks.data and {t["worker"] for t in tasks.data} <= workers
+    assert len(search.cv_results_["params"]) == 4
+    assert 0.5 < search.best_score_ <= 1
+    assert search.best_estimator_.predict(X).shape == y.shape
