@@ -34,7 +34,9 @@ median over ``--repeats`` runs is reported:
     binary problem (samples/s; the data is generated once and shared);
 (f) early stopping on vs off: 100 epochs with ``patience`` = 100, so both
     settings run every epoch and the difference is the per-epoch cost of the
-    validation pass and best-weights bookkeeping (on 90% of the rows).
+    validation pass and best-weights bookkeeping (on 90% of the rows);
+(g) ``monitor_gradients=True`` vs off (skoptnn only): the cost of recording
+    every Dense kernel's gradient norm per batch.
 
 The table (also written to ``benchmarks/fit_speed.md``) lists times in
 seconds unless marked, and the ratios of each contender to skoptnn (> 1 means
@@ -278,6 +280,17 @@ def run(path: str | None, repeats: int) -> str:
     rows.append(("(f) fit, early stopping on (all 100 epochs run)", "s", es_times))
     rows.append(("(f) early stopping on / off", "x", {
         k: es_times[k] / fit_times[k] for k in es_times}))
+
+    # (g) gradient monitoring on vs off (skoptnn only: the peers have no such switch).
+    monitored = lambda: make_pipeline(  # noqa: E731
+        StandardScaler(), skoptnn_mlp(monitor_gradients=True)).fit(X_tr, y_tr)
+    monitored()  # warm-up: traces the monitored loop
+    grad_time = median_time(monitored, repeats)
+    print(f"(g) skoptnn: fit with monitor_gradients=True {grad_time:.3f} s "
+          f"(off: {fit_times['skoptnn']:.3f} s)", flush=True)
+    rows.append(("(g) fit, monitor_gradients=True", "s", {"skoptnn": grad_time}))
+    rows.append(("(g) monitor_gradients on / off", "x",
+                 {"skoptnn": grad_time / fit_times["skoptnn"]}))
 
     return report(name, len(X_tr), repeats, rows)
 
