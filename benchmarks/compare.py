@@ -5,57 +5,67 @@ Usage::
     PYTHONPATH=. python benchmarks/compare.py [--pima PATH] [--quick] [--out-dir DIR]
         [--n-jobs N] [--datasets NAME ...] [--methods NAME ...]
 
-Methods, each tuned with a budget of ``N_CANDIDATES`` (30) configurations:
+Methods, each tuned with the same budget of 30 candidate configurations:
 
 * ``skoptnn``: ``make_pipeline(StandardScaler(), OptimizedMLPClassifier(
   early_stopping=True))`` with the package's defaults (100 epochs at most,
   patience 10, 10% validation hold-out), ``BayesSearchCV`` over the full
-  ``skoptnn.spaces.classifier_space`` (layers 1-10, units 8-128, activation,
+  ``skoptnn.spaces.classifier_space()`` (layers 1-10, units 8-128, activation,
   dropout, optimizer, learning rate, L2, initializer, clipnorm, batch size).
 * ``sklearn MLP``: scikit-learn's ``MLPClassifier`` behind a small adapter
   (:class:`DepthWidthMLP`) whose integer ``n_layers``/``units`` become
-  ``hidden_layer_sizes``; ``BayesSearchCV`` over depth, width, activation,
-  ``alpha``, ``learning_rate_init`` and batch size; Adam, ``early_stopping=True``
-  (10% hold-out, patience 10), ``max_iter=200`` epochs.
+  ``hidden_layer_sizes``; ``BayesSearchCV`` over depth 1-10, width 8-128,
+  activation, ``alpha``, ``learning_rate_init`` and batch size; Adam,
+  ``early_stopping=True`` (10% hold-out, patience 10), ``max_iter=200`` epochs.
 * ``scikeras``: scikeras' ``KerasClassifier`` around the guide's default model
   (``Dense(32, relu)`` then the output layer) with depth, width, activation,
   dropout, optimizer, learning rate and batch size exposed as parameters, tuned
   by ``BayesSearchCV`` over the same ranges as skoptnn (the model has no L2,
   initializer or clipnorm to tune). Plain ``Model.fit`` with a Keras
-  ``EarlyStopping(restore_best_weights=True)`` on a 10% ``validation_split``;
-  the epoch cap and patience are ``KERAS_EPOCHS``/``KERAS_PATIENCE`` (below
-  skoptnn's 100/10: every Keras epoch costs ~45 ms of framework overhead, so
-  the full run would not fit in an hour otherwise). scikeras 0.13 is not
-  recognised as a classifier by scikit-learn >= 1.6, so every search gets an
-  explicit ``StratifiedKFold`` and ``scoring="accuracy"``.
+  ``EarlyStopping(patience=5, restore_best_weights=True)`` on a 10%
+  ``validation_split``, **at most 20 epochs** (skoptnn: 100, patience 10). A
+  scikeras fit costs ~0.35-1.5 s of model building and tracing plus ~50 ms per
+  epoch and the search makes 61 fits per outer fold, so a 100-epoch cap would
+  take the full run far beyond an hour. scikeras 0.13 is not recognised as a
+  classifier by scikit-learn >= 1.6, so every search gets an explicit
+  ``StratifiedKFold`` and ``scoring="accuracy"`` (done for all methods).
 * ``keras-tuner``: ``RandomSearch`` with the guide's "combining all together"
   ``build_model(hp)`` (1-10 layers, each with its own units 8-128, activation
-  and dropout 0.1-0.9; optimizer), ``max_trials=30``, objective
-  ``val_accuracy`` on a 20% ``validation_split`` of the (scaled) outer training
-  fold, ``EarlyStopping(patience=KERAS_PATIENCE)`` on ``val_loss``, at most
-  ``KERAS_EPOCHS`` epochs. The best hyperparameters are then refit on the whole
-  outer training fold for the best trial's best epoch count, as keras-tuner's
-  documentation recommends.
+  and dropout 0.1-0.9; optimizer at its Keras default learning rate),
+  ``max_trials=30``, objective ``val_accuracy`` on a 20% ``validation_split``
+  of the (scaled) outer training fold, ``EarlyStopping(patience=5)`` on
+  ``val_loss``, **at most 20 epochs** (as scikeras). The best hyperparameters
+  are then refit on the whole outer training fold for the best trial's best
+  epoch count, as keras-tuner's documentation recommends. (keras-tuner 1.4
+  imports tensorboard before every trial, which TensorFlow 2.21 no longer
+  installs; the import is skipped when no TensorBoard callback is used.)
 * ``LogisticRegression``: ``max_iter=5000``, ``C`` log-uniform in
   [1e-3, 1e3], ``BayesSearchCV``: the floor any network should clear.
 
 Protocol (identical for every method):
 
-* Outer loop: ``StratifiedKFold(N_OUTER, shuffle=True, random_state=0)``; the
-  same splits for every method. Each outer training fold is given to the
-  method's search in a fixed random row order (Keras' ``validation_split``
-  takes the *last* rows, so an ordered dataset would otherwise validate on a
-  biased slice). The outer test fold is never passed to the search: it is
-  only used to score the refitted best model (accuracy, and ROC AUC from
+* Outer loop: ``StratifiedKFold(4, shuffle=True, random_state=0)``; the same
+  splits for every method. Each outer training fold is given to the method's
+  search in a fixed random row order (Keras' ``validation_split`` takes the
+  *last* rows, so an ordered dataset would otherwise validate on a biased
+  slice). The outer test fold is never passed to the search: it is only used
+  to score the refitted best model (accuracy, and ROC AUC from
   ``predict_proba``: one-vs-rest macro average for multiclass data).
-* Inner loop: ``StratifiedKFold(INNER_CV, shuffle=True)`` for the four
-  ``BayesSearchCV`` methods (scikit-optimize's defaults otherwise: 10 random
-  starts, then a Gaussian process); keras-tuner uses its own validation split
-  (one fit per trial instead of ``INNER_CV``, which is how it is used).
+* Inner loop: ``StratifiedKFold(2, shuffle=True)`` for the four
+  ``BayesSearchCV`` methods (``n_jobs=1``; scikit-optimize's defaults
+  otherwise: 10 random starts, then a Gaussian process); keras-tuner selects on
+  its own validation split (one fit per trial), which is how it is used.
 * Every method is a ``StandardScaler`` pipeline (keras-tuner: a scaler fitted
   on the outer training fold only).
 * Seeds: outer fold ``k`` uses ``random_state=k`` for the search, the inner
   splits and the estimators.
+
+Why 4 outer x 2 inner folds and 20 Keras epochs: a timing sample (one outer
+fold per dataset, full budget, 2 workers, CPU seconds so that other users'
+load does not count) put the run at ~1950 core-seconds per outer fold with
+3 inner folds and 30 Keras epochs, ~80 % of it scikeras and keras-tuner, so 5
+outer folds would take ~80 min on 2 cores. The chosen budget is estimated at
+~40 min on a quiet 2-core machine.
 
 Timing and parallelism: the (method, dataset, outer fold) tasks run in
 ``--n-jobs`` joblib (loky) worker processes (default 2, one per core), and
@@ -65,10 +75,12 @@ task owns one core whatever method it runs. A task's time is measured inside
 the worker with ``time.perf_counter`` around search + refit + predict, after
 an untimed per-process warm-up (TensorFlow start-up) and with skoptnn's
 compiled-graph cache and Keras' session cleared, so no task profits from an
-earlier one. "total time" per method and dataset is the sum over outer folds
-(core-seconds, comparable across methods); "time/candidate" is that total
-divided by ``N_OUTER x N_CANDIDATES``. The script's own elapsed time is printed
-and recorded too.
+earlier one (loky also replaces a worker whose memory grew by 300 MB; its
+start-up is untimed too). "total time" per method and dataset is the sum over
+outer folds (core-seconds, comparable across methods); "time/candidate" is
+that total divided by (outer folds x 30). The per-fold table also lists the
+task's CPU time, which falls below its wall time when other processes
+competed for the core. The script's own elapsed time is printed and recorded.
 
 Reporting: ``results.md`` (command, date, machine, this protocol, the table)
 and ``compare.png`` (accuracy with standard-deviation error bars, total time
@@ -77,10 +89,10 @@ a fresh temporary folder unless ``--out-dir`` is given, so a smoke run never
 overwrites real results). Standard deviations are over outer folds
 (``ddof=1``). A peer "beats skoptnn by more than one standard error" when its
 mean accuracy is higher by more than the standard error of the paired per-fold
-differences (``std(diff, ddof=1) / sqrt(N_OUTER)``; the folds are shared).
+differences (``std(diff, ddof=1) / sqrt(outer folds)``; the folds are shared).
 
 ``--quick`` is a smoke run for the test suite: 2 outer folds, 2 inner folds,
-3 candidates, 5 epochs, breast cancer and wine.
+2 candidates, 5 epochs, breast cancer and wine.
 
 The Pima CSV (no header: 8 features, then the 0/1 outcome) is read from
 ``--pima``, by default ``../shared/data/pima-indians-diabetes.csv`` next to the
@@ -147,17 +159,21 @@ THREAD_ENV = {
 class Budget:
     """Everything that differs between the full run and ``--quick``."""
 
-    n_outer: int = 5
-    inner_cv: int = 3
+    # 4 x 2 folds and a 20-epoch cap for the Keras-fit methods keep the full
+    # run within ~45 min on 2 cores (timing sample in results.md's protocol):
+    # a scikeras fit costs ~0.35-1.5 s of model building and tracing plus
+    # ~50 ms per epoch, and scikeras makes 30 x 2 + 1 of them per outer fold.
+    n_outer: int = 4
+    inner_cv: int = 2
     n_candidates: int = 30
     skoptnn_epochs: int | None = None  # None: the package default (100)
-    keras_epochs: int = 30
+    keras_epochs: int = 20
     keras_patience: int = 5
     sklearn_max_iter: int = 200
 
 
 FULL = Budget()
-QUICK = Budget(n_outer=2, inner_cv=2, n_candidates=3, skoptnn_epochs=5, keras_epochs=5,
+QUICK = Budget(n_outer=2, inner_cv=2, n_candidates=2, skoptnn_epochs=5, keras_epochs=5,
                keras_patience=2, sklearn_max_iter=20)
 QUICK_DATASETS = ("breast_cancer", "wine")
 
@@ -736,14 +752,15 @@ def report(rows, records, budget: Budget, args_line: str, elapsed: float, load_s
         "",
         "## Per-fold accuracy and chosen configuration",
         "",
-        "| dataset | method | fold | accuracy | inner score | time (s) | best parameters |",
-        "|---|---|---|---|---|---|---|",
+        "| dataset | method | fold | accuracy | inner score | time (s) | CPU (s) "
+        "| best parameters |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(r["best_params"].items()))
         lines.append(f"| {DATASET_LABELS[r['dataset']]} | {r['method']} | {r['fold']} | "
                      f"{r['accuracy']:.3f} | {r['best_inner_score']:.3f} | "
-                     f"{r['seconds']:.1f} | {params} |")
+                     f"{r['seconds']:.1f} | {r['cpu_seconds']:.1f} | {params} |")
     return "\n".join(lines) + "\n"
 
 
