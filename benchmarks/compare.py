@@ -107,6 +107,7 @@ import importlib.metadata
 import importlib.util
 import os
 import platform
+import re
 import shlex
 import shutil
 import sys
@@ -385,7 +386,10 @@ def _run_keras_tuner(X_tr, y_tr, X_te, n_classes, budget: Budget, seed: int) -> 
     scaler = StandardScaler().fit(X_tr)  # the outer training fold only
     Xs_tr, Xs_te = scaler.transform(X_tr), scaler.transform(X_te)
     keras.utils.set_random_seed(seed)  # weights and dropout; the tuner seeds its sampling
-    directory = tempfile.mkdtemp(prefix="kt-compare-")
+    # keras-tuner checkpoints every improving epoch; in memory (/dev/shm, where
+    # there is one) the disk of the machine is not part of its time.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    directory = tempfile.mkdtemp(prefix="kt-compare-", dir=shm)
     try:
         tuner = _tensorboard_optional(kt.RandomSearch)(
             functools.partial(kt_build_model, n_features=X_tr.shape[1], n_classes=n_classes),
@@ -409,9 +413,17 @@ def _run_keras_tuner(X_tr, y_tr, X_te, n_classes, budget: Budget, seed: int) -> 
     proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if n_classes == 2 else raw
     return {
         "proba": proba, "n_candidates": n_trials,
-        "best_params": dict(best_hp.values), "best_inner_score": float(best_trial.score),
+        "best_params": _active_hp(best_hp.values), "best_inner_score": float(best_trial.score),
         "n_train_seen": len(Xs_tr), "scaler_mean": scaler.mean_.copy(),
     }
+
+
+def _active_hp(values: dict) -> dict:
+    # keras-tuner keeps the values of layers deeper than num_layers (from
+    # earlier trials); they do not describe the chosen model.
+    depth = values["num_layers"]
+    layer = {k: re.fullmatch(r"\D+(\d+)", k) for k in values}
+    return {k: v for k, v in values.items() if layer[k] is None or int(layer[k][1]) < depth}
 
 
 def _tensorboard_optional(tuner_class):
@@ -768,7 +780,7 @@ def _fmt(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def plot(rows: list[dict], path: Path, title: str) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -796,6 +808,7 @@ def plot(rows: list[dict], path: Path) -> None:
     bottom.set_yscale("log")
     bottom.set_ylabel("total time, s (log scale)")
     bottom.set_xticks(x, [DATASET_LABELS[d] for d in datasets])
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -864,7 +877,9 @@ def benchmark(argv: list[str] | None = None) -> dict:
     text = report(rows, records, budget, args_line.strip(), elapsed, load_start, notes,
                   args.quick)
     (out_dir / "results.md").write_text(text)
-    plot(rows, out_dir / "compare.png")
+    plot(rows, out_dir / "compare.png",
+         f"Nested CV: {budget.n_outer} outer folds, {budget.n_candidates} candidates per search"
+         + (" (QUICK smoke run)" if args.quick else ""))
     print()
     print("\n".join(table(rows)))
     print()
