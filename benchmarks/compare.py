@@ -5,6 +5,9 @@ Usage::
     PYTHONPATH=. python benchmarks/compare.py [--pima PATH] [--quick] [--out-dir DIR]
         [--n-jobs N] [--datasets NAME ...] [--methods NAME ...]
 
+Datasets: breast_cancer, wine, digits, pima. Methods: skoptnn, sklearn-mlp,
+scikeras, keras-tuner, logreg.
+
 Methods, each tuned with the same budget of 30 candidate configurations:
 
 * ``skoptnn``: ``make_pipeline(StandardScaler(), OptimizedMLPClassifier(
@@ -60,12 +63,15 @@ Protocol (identical for every method):
 * Seeds: outer fold ``k`` uses ``random_state=k`` for the search, the inner
   splits and the estimators.
 
-Why 4 outer x 2 inner folds and 20 Keras epochs: a timing sample (one outer
-fold per dataset, full budget, 2 workers, CPU seconds so that other users'
-load does not count) put the run at ~1950 core-seconds per outer fold with
-3 inner folds and 30 Keras epochs, ~80 % of it scikeras and keras-tuner, so 5
-outer folds would take ~80 min on 2 cores. The chosen budget is estimated at
-~40 min on a quiet 2-core machine.
+Why 4 outer x 2 inner folds and 20 Keras epochs: timing samples (outer fold 0
+of every dataset, full budget, 2 workers; CPU seconds, so that other users'
+load on the shared machine does not count) gave ~1950 core-seconds per outer
+fold with 3 inner folds and 30 Keras epochs, ~80 % of it scikeras and
+keras-tuner: 5 outer folds would take ~80 min on 2 cores. With this budget an
+outer fold costs ~1200 core-seconds (scikeras ~500, keras-tuner ~375, skoptnn
+~230, sklearn MLP ~70, LogisticRegression ~20), so the full run needs ~40 min
+of CPU on 2 cores and is expected to take ~45 min of wall time on a quiet
+machine (Keras' input pipeline and keras-tuner's checkpoints add some waiting).
 
 Timing and parallelism: the (method, dataset, outer fold) tasks run in
 ``--n-jobs`` joblib (loky) worker processes (default 2, one per core), and
@@ -133,6 +139,9 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PIMA = REPO.parent / "shared" / "data" / "pima-indians-diabetes.csv"
 
 METHODS = ("skoptnn", "sklearn MLP", "scikeras", "keras-tuner", "LogisticRegression")
+# Command-line names of the methods (no spaces to quote).
+SLUGS = {"skoptnn": "skoptnn", "sklearn-mlp": "sklearn MLP", "scikeras": "scikeras",
+         "keras-tuner": "keras-tuner", "logreg": "LogisticRegression"}
 DATASETS = ("breast_cancer", "wine", "digits", "pima")
 DATASET_LABELS = {"breast_cancer": "breast cancer", "wine": "wine", "digits": "digits",
                   "pima": "Pima"}
@@ -814,6 +823,14 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def _method(name: str) -> str:
+    if name in SLUGS:
+        return SLUGS[name]
+    if name in METHODS:
+        return name
+    raise argparse.ArgumentTypeError(f"unknown method {name!r}; choose from {', '.join(SLUGS)}")
+
+
 def benchmark(argv: list[str] | None = None) -> dict:
     """Parse ``argv``, run the comparison, write the report; return what was computed.
 
@@ -833,7 +850,9 @@ def benchmark(argv: list[str] | None = None) -> dict:
     parser.add_argument("--n-jobs", type=int, default=2,
                         help="worker processes, one core each (default 2)")
     parser.add_argument("--datasets", nargs="+", choices=DATASETS, default=None)
-    parser.add_argument("--methods", nargs="+", choices=METHODS, default=None)
+    parser.add_argument("--methods", nargs="+", type=_method, default=None,
+                        metavar="METHOD", help="any of: " + ", ".join(SLUGS)
+                        + " (default: all)")
     args = parser.parse_args(argv)
     if args.n_jobs < 1:
         parser.error("--n-jobs must be >= 1")
