@@ -234,7 +234,7 @@ class DepthWidthMLP(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, n_layers=1, units=100, activation="relu", alpha=1e-4,
-                 learning_rate_init=1e-3, batch_size=200, early_stopping=True,
+                 learning_rate_init=1e-3, batch_size="auto", early_stopping=True,
                  max_iter=200, random_state=None):
         self.n_layers = n_layers
         self.units = units
@@ -252,7 +252,7 @@ class DepthWidthMLP(ClassifierMixin, BaseEstimator):
         self.mlp_ = MLPClassifier(
             hidden_layer_sizes=(int(self.units),) * int(self.n_layers),
             activation=self.activation, alpha=self.alpha,
-            learning_rate_init=self.learning_rate_init, batch_size=int(self.batch_size),
+            learning_rate_init=self.learning_rate_init, batch_size=self.batch_size,
             early_stopping=self.early_stopping, max_iter=self.max_iter,
             random_state=self.random_state,
         ).fit(X, y)
@@ -675,9 +675,13 @@ def table(rows: list[dict]) -> list[str]:
             acc = f"**{acc}**"
         lines.append(
             f"| {DATASET_LABELS[row['dataset']]} | {row['method']} | {acc} | "
-            f"{row['auc_mean']:.3f} ± {row['auc_std']:.3f} | {row['total_seconds']:.1f} | "
+            f"{row['auc_mean']:.3f} ± {row['auc_std']:.3f} | {_secs(row['total_seconds'])} | "
             f"{row['seconds_per_candidate']:.2f} | {row['vs_skoptnn'] or '-'} |")
     return lines
+
+
+def _secs(value: float) -> str:
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
 
 def goals(rows: list[dict], elapsed: float, quick: bool) -> list[str]:

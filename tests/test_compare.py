@@ -55,7 +55,8 @@ def test_quick_writes_report_and_plot(quick, compare):
         auc = float(cells[3].split(" ± ")[0])
         assert 0.0 <= acc <= 1.0 and 0.0 <= auc <= 1.0
         total, per_candidate = float(cells[4]), float(cells[5])
-        assert math.isfinite(total) and total > 0 and math.isfinite(per_candidate)
+        # Rounded in the table (LogisticRegression can show 0.00); records are exact.
+        assert math.isfinite(total) and total >= 0 and math.isfinite(per_candidate)
 
 
 def test_quick_covers_every_method_and_fold(quick, compare):
