@@ -170,7 +170,7 @@ class Budget:
     """Everything that differs between the full run and ``--quick``."""
 
     # 4 x 2 folds and a 20-epoch cap for the Keras-fit methods keep the full
-    # run within ~45 min on 2 cores (timing sample in results.md's protocol):
+    # run within ~45 min on 2 cores (timing sample in the module docstring):
     # a scikeras fit costs ~0.35-1.5 s of model building and tracing plus
     # ~50 ms per epoch, and scikeras makes 30 x 2 + 1 of them per outer fold.
     n_outer: int = 4
@@ -392,6 +392,8 @@ def _run_keras_tuner(X_tr, y_tr, X_te, n_classes, budget: Budget, seed: int) -> 
 
     from skoptnn._keras import keras
 
+    # Keras' sparse losses want labels 0..n_classes-1.
+    classes, y_tr = np.unique(y_tr, return_inverse=True)
     scaler = StandardScaler().fit(X_tr)  # the outer training fold only
     Xs_tr, Xs_te = scaler.transform(X_tr), scaler.transform(X_te)
     keras.utils.set_random_seed(seed)  # weights and dropout; the tuner seeds its sampling
@@ -421,7 +423,7 @@ def _run_keras_tuner(X_tr, y_tr, X_te, n_classes, budget: Budget, seed: int) -> 
         shutil.rmtree(directory, ignore_errors=True)
     proba = np.column_stack([1 - raw[:, 0], raw[:, 0]]) if n_classes == 2 else raw
     return {
-        "proba": proba, "n_candidates": n_trials,
+        "proba": proba, "classes": classes, "n_candidates": n_trials,
         "best_params": _active_hp(best_hp.values), "best_inner_score": float(best_trial.score),
         "n_train_seen": len(Xs_tr), "scaler_mean": scaler.mean_.copy(),
     }
@@ -528,8 +530,7 @@ def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
         start, cpu_start = time.perf_counter(), time.process_time()
         if method == "keras-tuner":
             out = _run_keras_tuner(X_tr, y_tr, X_te, n_classes, budget, seed)
-            proba = out.pop("proba")
-            classes = np.unique(y_tr)
+            proba, classes = out.pop("proba"), out.pop("classes")
             y_pred = classes[proba.argmax(axis=1)]
         else:
             search = make_search(method, n_classes, budget, seed).fit(X_tr, y_tr)
