@@ -515,7 +515,12 @@ def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
     keras.backend.clear_session()
     seed = fold
     n_classes = len(np.unique(y_tr))
-    with warnings.catch_warnings():
+    from threadpoolctl import threadpool_limits
+
+    # One BLAS thread (skopt's Gaussian process, scikit-learn) also when the
+    # task runs in the parent process (--n-jobs 1), where the environment
+    # variables come too late.
+    with warnings.catch_warnings(), threadpool_limits(1):
         # Diverging or non-converging candidates are part of any search; the
         # search scores them low. Repeated points: LogisticRegression's 1-D space.
         warnings.simplefilter("ignore", DivergenceWarning)
