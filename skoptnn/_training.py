@@ -15,7 +15,9 @@ initial state, trains, and copies the result back out.
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
+import gc
 import threading
 from dataclasses import dataclass, field
 
@@ -260,7 +262,7 @@ class _Trainer:
     def fit(self, model, X, y, sample_weight, validation, *, epochs, batch_size,
             shuffle, learning_rate, seed, early_stopping, verbose,
             monitor_gradients=False) -> FitResult:
-        with self.lock:
+        with _in_use(), self.lock:
             for dst, src in zip(self.model.variables, model.variables, strict=True):
                 dst.assign(src.value)
             for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
@@ -344,7 +346,8 @@ class _Trainer:
     def predict(self, model, X) -> np.ndarray:
         trainable = [v.value for v in model.trainable_variables]
         non_trainable = [v.value for v in model.non_trainable_variables]
-        return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
+        with _in_use():
+            return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
 
 
 def _as_tensor(array, spec: tf.TensorSpec) -> tf.Tensor:
@@ -354,6 +357,43 @@ def _as_tensor(array, spec: tf.TensorSpec) -> tf.Tensor:
 
 _trainers: collections.OrderedDict[TrainSpec, _Trainer] = collections.OrderedDict()
 _trainers_lock = threading.Lock()
+
+# TensorFlow keeps every function it has run instantiated (optimised graph and
+# executor) in the eager context's kernel cache, for good: a search that tries
+# a new architecture per trial grows by megabytes a trial, and joblib's workers
+# get restarted for "leaking". Every _CACHE_SIZE evictions, when no fit or
+# predict is running, the cache is cleared, as keras.backend.clear_session()
+# does; cached trainers re-instantiate on their next call.
+_runtime_lock = threading.Lock()
+_active_calls = 0
+_evictions = 0
+
+
+@contextlib.contextmanager
+def _in_use():
+    global _active_calls
+    with _runtime_lock:
+        _active_calls += 1
+    try:
+        yield
+    finally:
+        with _runtime_lock:
+            _active_calls -= 1
+
+
+def _release_runtime_memory(evicted: int, force: bool = False) -> bool:
+    """Clear TensorFlow's kernel cache if enough trainers died; return whether it did."""
+    global _evictions
+    from tensorflow.python.eager import context
+
+    with _runtime_lock:  # held: no fit or predict may start meanwhile
+        _evictions += evicted
+        if _active_calls or not (force or _evictions >= _CACHE_SIZE):
+            return False
+        _evictions = 0
+        gc.collect()  # the evicted trainers' graphs sit in reference cycles
+        context.context().clear_kernel_cache()
+        return True
 
 
 def get_trainer(spec: TrainSpec) -> _Trainer:
@@ -365,14 +405,20 @@ def get_trainer(spec: TrainSpec) -> _Trainer:
             _trainers.move_to_end(key)
             return trainer
     trainer = _Trainer(key)
+    evicted = 0
     with _trainers_lock:
         trainer = _trainers.setdefault(key, trainer)
         while len(_trainers) > _CACHE_SIZE:
             _trainers.popitem(last=False)
+            evicted += 1
+    if evicted:
+        _release_runtime_memory(evicted)
     return trainer
 
 
 def clear_cache() -> None:
-    """Drop every cached trainer (and its compiled graphs)."""
+    """Drop every cached trainer, its compiled graphs and their TensorFlow kernels."""
     with _trainers_lock:
+        evicted = len(_trainers)
         _trainers.clear()
+    _release_runtime_memory(evicted, force=True)

@@ -8,6 +8,7 @@ Counted in graph functions, not bytes, so the test is exact.
 
 import gc
 
+import numpy as np
 import pytest
 
 from skoptnn import OptimizedMLPClassifier, _training
@@ -45,3 +46,25 @@ def test_evicted_architectures_release_their_graphs(binary_data, monkeypatch):
 def _fresh_cache():
     yield
     _training.clear_cache()
+
+
+def test_kernel_cache_release_keeps_cached_trainers_working(binary_data, monkeypatch):
+    # Clearing TensorFlow's kernel cache makes cached graphs re-instantiate:
+    # same results, nothing broken.
+    X, y = binary_data
+    monkeypatch.setattr(_training, "_CACHE_SIZE", 3)
+    _training.clear_cache()
+    released = []
+    real = _training._release_runtime_memory
+    monkeypatch.setattr(
+        _training, "_release_runtime_memory",
+        lambda *a, **k: released.append(real(*a, **k)) or released[-1],
+    )
+    params = dict(n_layers=1, units=5, epochs=3, random_state=0)
+    before = OptimizedMLPClassifier(**params).fit(X, y).predict_proba(X)
+    for units in range(6, 11):  # 5 new architectures: 3 evictions, then a release
+        OptimizedMLPClassifier(n_layers=1, units=units, epochs=2, random_state=0).fit(X, y)
+        OptimizedMLPClassifier(**params).fit(X, y)  # keeps units=5 cached
+    assert True in released
+    after = OptimizedMLPClassifier(**params).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(before, after)
