@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import functools
 import gc
 import threading
@@ -36,7 +37,8 @@ OPTIMIZERS = {
     "adadelta": keras.optimizers.Adadelta,
 }
 
-_CACHE_SIZE = 32
+# A deep trainer holds ~9 MB; folds of one candidate reuse one, so a few suffice.
+_CACHE_SIZE = 8
 _SCORES = {"accuracy", "auc", "r2_score"}
 
 
@@ -393,7 +395,17 @@ def _release_runtime_memory(evicted: int, force: bool = False) -> bool:
         _evictions = 0
         gc.collect()  # the evicted trainers' graphs sit in reference cycles
         context.context().clear_kernel_cache()
+        _trim_heap()
         return True
+
+
+def _trim_heap() -> None:
+    # glibc keeps freed memory mapped; hand it back so the process' resident
+    # size (which joblib's workers police) reflects what is really in use.
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
 
 
 def get_trainer(spec: TrainSpec) -> _Trainer:
