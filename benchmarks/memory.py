@@ -3,6 +3,7 @@
 Usage::
 
     PYTHONPATH=. python benchmarks/memory.py [PATH_TO_PIMA_CSV] [--cycles 100] [--epochs 20]
+        [--new-architectures]
 
 Workload: the Pima CSV (no header, 8 features then the 0/1 outcome) or, with
 no path, scikit-learn's ``load_breast_cancer``; a stratified 80/20 split, then
@@ -11,6 +12,11 @@ per cycle a fresh pipeline of ``StandardScaler`` and
 is fitted on the training split and predicts the test split (a new
 ``random_state`` each cycle, so nothing is trivially reused but the cached
 compiled trainer, which is the point of the measurement).
+
+With ``--new-architectures`` every cycle fits a network never seen before (1-10
+layers of 8-128 units, four optimizers in turn), as a search worker does:
+each cycle traces a new graph, so this measures whether evicted graphs (and
+the TensorFlow kernels they instantiated) are really released.
 
 Resident set size (RSS) comes from ``psutil`` when installed, otherwise from
 ``VmRSS`` in ``/proc/self/status`` (Linux). The baseline is taken after a
@@ -64,16 +70,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("path", nargs="?", help="Pima CSV (no header); default: breast cancer")
     parser.add_argument("--cycles", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--new-architectures", action="store_true",
+                        help="a new architecture every cycle, as in a search")
     args = parser.parse_args(argv)
 
     X, y, name = load_data(args.path)
     X_tr, X_te, y_tr, _ = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
 
     def cycle(i: int) -> None:
+        network = {"hidden_layer_sizes": (10, 10)}
+        if args.new_architectures:
+            network = {"n_layers": 1 + i % 10, "units": 8 + (7 * i) % 121,
+                       "optimizer": ("adam", "sgd", "rmsprop", "nadam")[i % 4]}
         pipe = make_pipeline(
             StandardScaler(),
-            OptimizedMLPClassifier(hidden_layer_sizes=(10, 10), epochs=args.epochs,
-                                   batch_size=32, random_state=i),
+            OptimizedMLPClassifier(**network, epochs=args.epochs, batch_size=32,
+                                   random_state=i),
         )
         pipe.fit(X_tr, y_tr)
         pipe.predict(X_te)
