@@ -50,17 +50,18 @@ def test_a_joblib_worker_environment_limits_tensorflow():
 
 
 def test_joblib_workers_train_with_their_share():
-    from joblib import Parallel, delayed
-
-    def worker_threads():
-        import skoptnn._keras as k
-
-        return k.tf.config.threading.get_intra_op_parallelism_threads()
-
-    if ENV_VAR in os.environ:
-        pytest.skip(f"{ENV_VAR} is set for this run")
-    # joblib gives each of n_jobs process workers OMP_NUM_THREADS = cores // n_jobs,
-    # unless the parent already sets it.
-    share = int(os.environ.get("OMP_NUM_THREADS") or max((os.cpu_count() or 1) // 2, 1))
-    got = Parallel(n_jobs=2, backend="loky")(delayed(worker_threads)() for _ in range(2))
-    assert got == [share, share]
+    # In a clean process: this one's environment may already carry a budget.
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "OMP_NUM_THREADS")}
+    code = (
+        "from joblib import Parallel, delayed\n"
+        "def threads():\n"
+        "    import skoptnn._keras as k\n"
+        "    return k.tf.config.threading.get_intra_op_parallelism_threads()\n"
+        "print(*Parallel(n_jobs=2, backend='loky')(delayed(threads)() for _ in range(2)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    # joblib gives each of n_jobs process workers OMP_NUM_THREADS = cores // n_jobs.
+    share = max((os.cpu_count() or 1) // 2, 1)
+    assert out.stdout.split() == [str(share)] * 2
