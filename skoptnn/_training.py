@@ -200,18 +200,16 @@ class _Trainer:
             else:
                 order = tf.range(n)
             model.reset_metrics()
+            norm_sum = tf.zeros([2, n_kernels])
+            for b in tf.range(n_batches):
+                idx = order[b * batch_size:(b + 1) * batch_size]
+                batch = (tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx))
+                if monitor_gradients:  # a Python bool: one branch is traced
+                    norm_sum += self._monitored_train_step(batch)
+                else:
+                    model.train_step(batch)
             if monitor_gradients:
-                norm_sum = tf.zeros([2, n_kernels])
-                for b in tf.range(n_batches):
-                    idx = order[b * batch_size:(b + 1) * batch_size]
-                    norm_sum += self._monitored_train_step(
-                        (tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx))
-                    )
                 grad_rows = grad_rows.write(i, norm_sum / tf.cast(n_batches, tf.float32))
-            else:
-                for b in tf.range(n_batches):
-                    idx = order[b * batch_size:(b + 1) * batch_size]
-                    model.train_step((tf.gather(X, idx), tf.gather(y, idx), tf.gather(sw, idx)))
             logs = dict(model.get_metrics_result())
             if validate:
                 model.reset_metrics()
