@@ -24,9 +24,9 @@ only difference is where the 6 fits of a round run:
 
 In every mode the searching process runs with one BLAS thread
 (``threadpoolctl.threadpool_limits(1, user_api="blas")``): scikit-optimize's
-Gaussian process is thousands of tiny BLAS calls, which 2 OpenBLAS threads
-beside TensorFlow's pools make ~7x slower (measured: 14 s vs 2 s for 8 rounds
-of ``ask(n_points=2)``/``tell``), and that time is serial in every mode.
+Gaussian process is thousands of tiny BLAS calls, which multi-threaded
+OpenBLAS beside TensorFlow's pools slows down, and that time is serial in
+every mode.
 
 Each mode runs in a fresh Python process. Workers are started and have
 imported TensorFlow before the clock starts (a running cluster is the steady

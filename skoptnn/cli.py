@@ -244,7 +244,7 @@ def _tune(args: argparse.Namespace) -> int:
           f"{n_iter} configurations x {cv} folds.")
     start = time.perf_counter()
     # scikit-optimize's Gaussian process is thousands of tiny BLAS calls: one
-    # BLAS thread makes them ~7x faster beside TensorFlow's thread pools.
+    # BLAS thread is much faster for them beside TensorFlow's thread pools.
     with threadpool_limits(1, user_api="blas"):
         search.fit(X_train, y_train, callback=ProgressCallback(n_iter, file=sys.stderr))
     elapsed = time.perf_counter() - start
