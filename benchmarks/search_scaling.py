@@ -3,8 +3,11 @@
 Usage::
 
     PYTHONPATH=. python benchmarks/search_scaling.py [PATH_TO_PIMA_CSV] [--repeats 3]
+    PYTHONPATH=. python benchmarks/search_scaling.py --synthetic 5000
 
-Without a path the data is scikit-learn's breast cancer set.
+Without a path the data is scikit-learn's breast cancer set; ``--synthetic N``
+generates N rows with ``make_classification`` (20 features), to see how the
+speed-up grows once training, not compiling, dominates a fit.
 
 The search: ``make_pipeline(StandardScaler(), OptimizedMLPClassifier(...))``
 (early stopping, at most 60 epochs), ``classifier_space()``, ``n_iter=16``,
@@ -27,6 +30,18 @@ In every mode the searching process runs with one BLAS thread
 Gaussian process is thousands of tiny BLAS calls, which multi-threaded
 OpenBLAS beside TensorFlow's pools slows down, and that time is serial in
 every mode.
+
+The ``breakdown`` step refits the serial search's candidates, one fresh
+process, on one CV training split: the first fit of each architecture in a
+process compiles its training graph (about 0.85 s on this machine), the second
+only trains. From those two numbers a simple model bounds what ``n_jobs=2``
+can gain when every candidate's folds are spread over both workers (each
+worker compiles the candidate, each trains half its folds)::
+
+    bound = 2 * (compile + cv * train) / (2 * compile + cv * train)
+
+summed over candidates, before the search's own serial work (the Gaussian
+process, cloning, scoring).
 
 Each mode runs in a fresh Python process. Workers are started and have
 imported TensorFlow before the clock starts (a running cluster is the steady
@@ -81,15 +96,47 @@ def make_search(n_jobs: int):
     )
 
 
+def load(data: str | None) -> tuple[np.ndarray, np.ndarray]:
+    if data and data.startswith("synthetic:"):
+        from sklearn.datasets import make_classification
+
+        return make_classification(n_samples=int(data.split(":")[1]), n_features=20,
+                                   n_informative=10, random_state=0)
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fit_speed import load_data
+
+    X, y, _ = load_data(data)
+    return X, y
+
+
+def run_breakdown(data: str | None, candidates: list[dict]) -> dict:
+    """First (compiling) and second fit of each candidate, in this fresh process."""
+    from sklearn.base import clone
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = load(data)
+    train, _ = next(StratifiedKFold(CV).split(X, y))
+    base = make_search(1).estimator
+    warnings.filterwarnings("ignore")
+    first, second = [], []
+    for params in candidates:
+        times = []
+        for _ in range(2):
+            est = clone(base).set_params(**params)
+            start = time.perf_counter()
+            est.fit(X[train], y[train])
+            times.append(time.perf_counter() - start)
+        first.append(times[0])
+        second.append(times[1])
+    return {"first": first, "second": second}
+
+
 def run_one(mode: str, data_path: str | None) -> dict:
     """Time one search in this process (called in a fresh subprocess)."""
     from joblib import Parallel, delayed, parallel_backend
     from threadpoolctl import threadpool_limits
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from fit_speed import load_data
-
-    X, y, _ = load_data(data_path)
+    X, y = load(data_path)
     spec = MODES[mode]
     search = make_search(spec["n_jobs"])
     warnings.filterwarnings("ignore")  # skopt's "point already evaluated" and the like
@@ -124,15 +171,19 @@ def run_one(mode: str, data_path: str | None) -> dict:
     result["fit_seconds"] = float(np.sum(search.cv_results_["mean_fit_time"]) * CV)
     result["best_score"] = float(search.best_score_)
     result["n_candidates"] = len(search.cv_results_["params"])
+    result["params"] = [
+        {k: v.item() if isinstance(v, np.generic) else v for k, v in p.items()}
+        for p in search.cv_results_["params"]
+    ]
     return result
 
 
-def spawn(mode: str, data_path: str | None) -> dict:
-    env = {**os.environ, **MODES[mode]["env"]}
+def spawn(mode: str, data_path: str | None, stdin: str | None = None) -> dict:
+    env = {**os.environ, **MODES.get(mode, {"env": {}})["env"]}
     cmd = [sys.executable, __file__, "--run", mode]
     if data_path:
         cmd.append(data_path)
-    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    out = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"mode {mode!r} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -141,25 +192,31 @@ def spawn(mode: str, data_path: str | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("csv", nargs="?", help="Pima CSV (default: breast cancer)")
+    parser.add_argument("--synthetic", type=int, metavar="ROWS",
+                        help="generated data with ROWS rows instead of a CSV")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one timed run
     args = parser.parse_args()
+    data = f"synthetic:{args.synthetic}" if args.synthetic else args.csv
+    if args.run == "breakdown":
+        print(json.dumps(run_breakdown(data, json.loads(sys.stdin.read()))))
+        return
     if args.run:
-        print(json.dumps(run_one(args.run, args.csv)))
+        print(json.dumps(run_one(args.run, data)))
         return
 
     import sklearn
     import tensorflow as tf
 
     print(f"search_scaling: BayesSearchCV n_iter={N_ITER}, cv={CV}, n_points={N_POINTS}, "
-          f"data={args.csv or 'breast cancer'}, repeats={args.repeats}")
+          f"data={data or 'breast cancer'}, repeats={args.repeats}")
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"TensorFlow {tf.__version__}, scikit-learn {sklearn.__version__}")
     results: dict[str, list[dict]] = {}
     for _ in range(args.repeats):  # interleaved, so drift in machine load hits every mode
         for mode in args.modes:
-            r = spawn(mode, args.csv)
+            r = spawn(mode, data)
             results.setdefault(mode, []).append(r)
             print(f"  {mode:<30} {r['seconds']:7.1f} s  best CV {r['best_score']:.3f}  "
                   f"TF threads per worker {r['worker_threads']}", flush=True)
@@ -185,6 +242,23 @@ def main() -> None:
         gap = median["dask x2"] / median["local x2"] - 1
         print(f"target Dask within 20% of local n_jobs=2: {gap:+.0%} "
               f"{'MET' if gap <= 0.2 else 'NOT MET'}")
+    if "serial" in results:
+        breakdown(data, results["serial"][0]["params"])
+
+
+def breakdown(data: str | None, candidates: list[dict]) -> None:
+    """Print how much of a fit is compiling, and what that allows n_jobs=2."""
+    r = spawn("breakdown", data, stdin=json.dumps(candidates))
+    first, second = np.array(r["first"]), np.array(r["second"])
+    compile_ = np.maximum(first - second, 0.0)
+    bound = 2 * (compile_ + CV * second).sum() / (2 * compile_ + CV * second).sum()
+    print(f"\nbreakdown over the serial search's {len(first)} candidates "
+          f"(one CV training split, fresh process):")
+    print(f"  first fit of an architecture (compile + train): median {np.median(first):.2f} s")
+    print(f"  a later fit of it (train only):                 median {np.median(second):.2f} s")
+    print(f"  compiling is {compile_.sum() / (compile_.sum() + CV * second.sum()):.0%} "
+          f"of the serial fits' time (1 compile + {CV} trainings per candidate)")
+    print(f"  model bound for n_jobs=2 with folds spread over both workers: {bound:.2f}x")
 
 
 if __name__ == "__main__":
