@@ -4,10 +4,14 @@ Usage::
 
     PYTHONPATH=. python benchmarks/search_scaling.py [PATH_TO_PIMA_CSV] [--repeats 3]
     PYTHONPATH=. python benchmarks/search_scaling.py --synthetic 5000
+    PYTHONPATH=. python benchmarks/search_scaling.py PIMA_CSV --space regularization
 
 Without a path the data is scikit-learn's breast cancer set; ``--synthetic N``
 generates N rows with ``make_classification`` (20 features), to see how the
-speed-up grows once training, not compiling, dominates a fit.
+speed-up grows once training, not compiling, dominates a fit. ``--space
+regularization`` keeps the network fixed and tunes only learning rate, dropout,
+L2, clipnorm and batch size, which skoptnn's compiled graph reads from
+variables: each process compiles once for the whole search.
 
 The search: ``make_pipeline(StandardScaler(), OptimizedMLPClassifier(...))``
 (early stopping, at most 60 epochs), ``classifier_space()``, ``n_iter=16``,
@@ -79,7 +83,12 @@ def _warm_worker() -> int:
     return k.tf.config.threading.get_intra_op_parallelism_threads()
 
 
-def make_search(n_jobs: int):
+# --space regularization: a fixed network (2 x 64 ReLU, Adam), tuning only what
+# skoptnn's compiled graph reads from variables, so each process compiles once.
+REGULARIZATION = ["learning_rate", "dropout", "l2", "clipnorm", "batch_size"]
+
+
+def make_search(n_jobs: int, space: str = "full"):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from skopt import BayesSearchCV
@@ -90,8 +99,10 @@ def make_search(n_jobs: int):
         StandardScaler(),
         OptimizedMLPClassifier(epochs=EPOCHS, early_stopping=True, random_state=0),
     )
+    include = REGULARIZATION if space == "regularization" else None
     return BayesSearchCV(
-        pipe, classifier_space(prefix="optimizedmlpclassifier__"), n_iter=N_ITER, cv=CV,
+        pipe, classifier_space(prefix="optimizedmlpclassifier__", include=include),
+        n_iter=N_ITER, cv=CV,
         n_points=N_POINTS, n_jobs=n_jobs, random_state=0,
     )
 
@@ -109,14 +120,14 @@ def load(data: str | None) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def run_breakdown(data: str | None, candidates: list[dict]) -> dict:
+def run_breakdown(data: str | None, candidates: list[dict], space: str) -> dict:
     """First (compiling) and second fit of each candidate, in this fresh process."""
     from sklearn.base import clone
     from sklearn.model_selection import StratifiedKFold
 
     X, y = load(data)
     train, _ = next(StratifiedKFold(CV).split(X, y))
-    base = make_search(1).estimator
+    base = make_search(1, space).estimator
     warnings.filterwarnings("ignore")
     first, second = [], []
     for params in candidates:
@@ -131,14 +142,14 @@ def run_breakdown(data: str | None, candidates: list[dict]) -> dict:
     return {"first": first, "second": second}
 
 
-def run_one(mode: str, data_path: str | None) -> dict:
+def run_one(mode: str, data_path: str | None, space: str) -> dict:
     """Time one search in this process (called in a fresh subprocess)."""
     from joblib import Parallel, delayed, parallel_backend
     from threadpoolctl import threadpool_limits
 
     X, y = load(data_path)
     spec = MODES[mode]
-    search = make_search(spec["n_jobs"])
+    search = make_search(spec["n_jobs"], space)
     warnings.filterwarnings("ignore")  # skopt's "point already evaluated" and the like
     result = {"mode": mode}
     if spec.get("dask"):
@@ -178,9 +189,9 @@ def run_one(mode: str, data_path: str | None) -> dict:
     return result
 
 
-def spawn(mode: str, data_path: str | None, stdin: str | None = None) -> dict:
+def spawn(mode: str, data_path: str | None, space: str, stdin: str | None = None) -> dict:
     env = {**os.environ, **MODES.get(mode, {"env": {}})["env"]}
-    cmd = [sys.executable, __file__, "--run", mode]
+    cmd = [sys.executable, __file__, "--run", mode, "--space", space]
     if data_path:
         cmd.append(data_path)
     out = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True)
@@ -194,29 +205,32 @@ def main() -> None:
     parser.add_argument("csv", nargs="?", help="Pima CSV (default: breast cancer)")
     parser.add_argument("--synthetic", type=int, metavar="ROWS",
                         help="generated data with ROWS rows instead of a CSV")
+    parser.add_argument("--space", choices=["full", "regularization"], default="full",
+                        help="full: classifier_space(); regularization: a fixed network, "
+                             "tuning " + ", ".join(REGULARIZATION))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one timed run
     args = parser.parse_args()
     data = f"synthetic:{args.synthetic}" if args.synthetic else args.csv
     if args.run == "breakdown":
-        print(json.dumps(run_breakdown(data, json.loads(sys.stdin.read()))))
+        print(json.dumps(run_breakdown(data, json.loads(sys.stdin.read()), args.space)))
         return
     if args.run:
-        print(json.dumps(run_one(args.run, data)))
+        print(json.dumps(run_one(args.run, data, args.space)))
         return
 
     import sklearn
     import tensorflow as tf
 
     print(f"search_scaling: BayesSearchCV n_iter={N_ITER}, cv={CV}, n_points={N_POINTS}, "
-          f"data={data or 'breast cancer'}, repeats={args.repeats}")
+          f"space={args.space}, data={data or 'breast cancer'}, repeats={args.repeats}")
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"TensorFlow {tf.__version__}, scikit-learn {sklearn.__version__}")
     results: dict[str, list[dict]] = {}
     for _ in range(args.repeats):  # interleaved, so drift in machine load hits every mode
         for mode in args.modes:
-            r = spawn(mode, data)
+            r = spawn(mode, data, args.space)
             results.setdefault(mode, []).append(r)
             print(f"  {mode:<30} {r['seconds']:7.1f} s  best CV {r['best_score']:.3f}  "
                   f"TF threads per worker {r['worker_threads']}", flush=True)
@@ -243,12 +257,12 @@ def main() -> None:
         print(f"target Dask within 20% of local n_jobs=2: {gap:+.0%} "
               f"{'MET' if gap <= 0.2 else 'NOT MET'}")
     if "serial" in results:
-        breakdown(data, results["serial"][0]["params"])
+        breakdown(data, results["serial"][0]["params"], args.space)
 
 
-def breakdown(data: str | None, candidates: list[dict]) -> None:
+def breakdown(data: str | None, candidates: list[dict], space: str) -> None:
     """Print how much of a fit is compiling, and what that allows n_jobs=2."""
-    r = spawn("breakdown", data, stdin=json.dumps(candidates))
+    r = spawn("breakdown", data, space, stdin=json.dumps(candidates))
     first, second = np.array(r["first"]), np.array(r["second"])
     compile_ = np.maximum(first - second, 0.0)
     bound = 2 * (compile_ + CV * second).sum() / (2 * compile_ + CV * second).sum()

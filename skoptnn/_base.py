@@ -170,7 +170,7 @@ class _MLPMixin:
         model = build_network(spec.network, seed)
         model.compile(optimizer=self._make_optimizer(), loss=spec.loss, metrics=list(spec.metrics))
         result = get_trainer(spec).fit(
-            model, X, y_encoded, sample_weight, validation,
+            model, spec, X, y_encoded, sample_weight, validation,
             epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
             learning_rate=float(np.asarray(model.optimizer.learning_rate)), seed=seed,
             early_stopping=early_stopping, verbose=self.verbose,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from ._keras import keras
+from ._keras import keras, tf
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", "sigmoid")
 INITIALIZERS = (
@@ -60,11 +59,7 @@ def _initializer(name: str, seed: int) -> keras.initializers.Initializer:
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """Everything that fixes the network's graph, plus its initializer.
-
-    Two specs that differ only in ``kernel_initializer`` share a graph, so the
-    trainer cache keys on :meth:`graph_key`.
-    """
+    """Everything that describes the network, as plain values."""
 
     n_features: int
     hidden_layer_sizes: tuple[int, ...]
@@ -77,20 +72,92 @@ class NetworkSpec:
     output_activation: str
     kernel_initializer: str = "auto"
 
-    def graph_key(self) -> NetworkSpec:
-        return dataclasses.replace(self, kernel_initializer="auto")
+
+class Rates:
+    """Variables holding a network's dropout rate and L1/L2 factors.
+
+    A network built with them (see :func:`build_network`) reads these values
+    when it runs, not when it is traced, so one compiled training graph serves
+    every dropout rate and regularisation strength.
+    """
+
+    def __init__(self):
+        def scalar(name):
+            return tf.Variable(0.0, dtype=tf.float32, trainable=False, name=name)
+
+        self.dropout = scalar("dropout_rate")
+        self.dropout_scale = scalar("dropout_scale")
+        self.l1 = scalar("l1")
+        self.l2 = scalar("l2")
+
+    def assign(self, spec: NetworkSpec) -> None:
+        self.dropout.assign(spec.dropout)
+        # 1 / keep_prob in double precision, then float32: exactly TensorFlow's
+        # scale for a Python-float rate.
+        self.dropout_scale.assign(1.0 / (1.0 - spec.dropout))
+        self.l1.assign(spec.l1)
+        self.l2.assign(spec.l2)
 
 
-def build_network(spec: NetworkSpec, seed: int) -> keras.Model:
+class _RateDropout(keras.layers.Dropout):
+    """``keras.layers.Dropout`` with its rate read from :class:`Rates` at run time.
+
+    Same seed stream, mask and float32 scale as Keras' Dropout with a float
+    rate, so training is bit-for-bit the same.
+    """
+
+    def __init__(self, rates: Rates, **kwargs):
+        super().__init__(0.5, **kwargs)  # any rate > 0: Keras then makes the seed generator
+        self._rates = rates
+
+    def call(self, inputs, training=False):
+        # Keras' private seed helpers; imported here, after ._keras set up Keras.
+        from keras.src.backend.tensorflow.random import _cast_seed, _get_concrete_noise_shape
+        from keras.src.random.seed_generator import draw_seed
+
+        if not training:
+            return inputs
+        # What keras.backend.random.dropout and tf.nn.experimental.stateless_dropout
+        # do for a float rate, with the rate and scale as tensors.
+        seed = _cast_seed(draw_seed(self.seed_generator))
+        shape = _get_concrete_noise_shape(inputs, self.noise_shape)
+        noise = tf.random.stateless_uniform(shape, seed=seed, dtype=inputs.dtype)
+        scaled = tf.math.multiply(inputs, self._rates.dropout_scale)
+        return tf.where(noise >= self._rates.dropout, scaled, tf.zeros([], inputs.dtype))
+
+
+class _RateL1L2(keras.regularizers.Regularizer):
+    """``keras.regularizers.L1L2`` with its factors read from :class:`Rates`."""
+
+    def __init__(self, rates: Rates, use_l1: bool, use_l2: bool):
+        self._rates, self._use_l1, self._use_l2 = rates, use_l1, use_l2
+
+    def __call__(self, x):
+        ops = keras.ops
+        regularization = ops.convert_to_tensor(0.0, dtype=x.dtype)
+        if self._use_l1:
+            regularization += ops.cast(self._rates.l1, x.dtype) * ops.sum(ops.absolute(x))
+        if self._use_l2:
+            regularization += ops.cast(self._rates.l2, x.dtype) * ops.sum(ops.square(x))
+        return regularization
+
+
+def build_network(spec: NetworkSpec, seed: int, rates: Rates | None = None) -> keras.Model:
     """Build (uncompiled) the MLP for ``spec``; ``seed`` fixes its initial weights.
 
     Each hidden block is Dense -> [BatchNormalization] -> activation ->
     [Dropout]: normalising before the non-linearity is what batch norm was
     designed for. Biases start at zero.
+
+    With ``rates``, dropout and L1/L2 read their values from those variables
+    (``spec`` then only says whether each is on): the trainers' templates.
     """
-    regularizer = (
-        keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if spec.l1 or spec.l2 else None
-    )
+    if rates is not None:
+        regularizer = _RateL1L2(rates, spec.l1 > 0, spec.l2 > 0) if spec.l1 or spec.l2 else None
+    else:
+        regularizer = (
+            keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if spec.l1 or spec.l2 else None
+        )
     inputs = keras.Input(shape=(spec.n_features,), name="features")
     x = inputs
     for i, units in enumerate(spec.hidden_layer_sizes):
@@ -105,7 +172,11 @@ def build_network(spec: NetworkSpec, seed: int) -> keras.Model:
             x = keras.layers.BatchNormalization(name=f"batch_norm_{i + 1}")(x)
         x = keras.layers.Activation(spec.activation, name=f"{spec.activation}_{i + 1}")(x)
         if spec.dropout > 0:
-            x = keras.layers.Dropout(spec.dropout, seed=seed + 1000 + i, name=f"dropout_{i + 1}")(x)
+            options = {"seed": seed + 1000 + i, "name": f"dropout_{i + 1}"}
+            if rates is not None:
+                x = _RateDropout(rates, **options)(x)
+            else:
+                x = keras.layers.Dropout(spec.dropout, **options)(x)
     out_init = (
         "glorot_uniform" if spec.kernel_initializer == "auto" else spec.kernel_initializer
     )

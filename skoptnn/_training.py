@@ -6,10 +6,13 @@ callbacks, logs) on top of microseconds of arithmetic for a small MLP. Here one
 losses, regularisation, clipping and metrics are exactly Keras'), validation,
 early stopping and divergence checks for all epochs.
 
-Tracing costs ~0.5 s, so a :class:`_Trainer` (a template model, its optimizer
-and the compiled functions) is cached per graph and reused: each fit copies the
-estimator's freshly initialised weights in, resets the optimizer to its
-initial state, trains, and copies the result back out.
+Tracing costs ~0.5-1 s, so a :class:`_Trainer` (a template model, its
+optimizer and the compiled functions) is cached per graph and reused: each fit
+copies the estimator's freshly initialised weights in, resets the optimizer to
+its initial state, trains, and copies the result back out. The graph depends
+only on the architecture, the loss and the optimizer's type: learning rate,
+dropout rate, L1/L2 factors and clipping thresholds are variables the fit
+assigns, so a search over them compiles once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import ctypes
+import dataclasses
 import functools
 import gc
 import threading
@@ -25,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._keras import keras, tf
-from ._network import NetworkSpec, build_network
+from ._network import NetworkSpec, Rates, build_network
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -44,7 +48,7 @@ _SCORES = {"accuracy", "auc", "r2_score"}
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """What fixes the compiled training graph (learning rate is a variable)."""
+    """Everything a fit's training depends on, beyond its data and loop options."""
 
     network: NetworkSpec
     loss: str
@@ -52,6 +56,24 @@ class TrainSpec:
     optimizer: str
     clipnorm: float | None
     clipvalue: float | None
+
+    def graph_key(self) -> TrainSpec:
+        """This spec with what the compiled graph reads from variables blanked out.
+
+        Two specs with one key share a trainer: only whether dropout, L1, L2
+        and each clipping are on fixes the graph, not their values. The
+        initializer only matters for the estimator's own starting weights.
+        """
+        net = self.network
+        network = dataclasses.replace(
+            net, kernel_initializer="auto", dropout=float(net.dropout > 0),
+            l1=float(net.l1 > 0), l2=float(net.l2 > 0),
+        )
+        return dataclasses.replace(
+            self, network=network,
+            clipnorm=None if self.clipnorm is None else 1.0,
+            clipvalue=None if self.clipvalue is None else 1.0,
+        )
 
 
 @dataclass
@@ -83,10 +105,14 @@ class _Trainer:
     def __init__(self, spec: TrainSpec):
         self.spec = spec
         self.lock = threading.Lock()
-        self.model = build_network(spec.network, seed=0)
-        self.optimizer = OPTIMIZERS[spec.optimizer](
-            clipnorm=spec.clipnorm, clipvalue=spec.clipvalue, name=f"skoptnn_{spec.optimizer}"
-        )
+        self.rates = Rates()
+        self.model = build_network(spec.network, seed=0, rates=self.rates)
+        self._clipnorm = tf.Variable(1.0, trainable=False, name="clipnorm")
+        self._clipvalue = tf.Variable(1.0, trainable=False, name="clipvalue")
+        self.optimizer = OPTIMIZERS[spec.optimizer](name=f"skoptnn_{spec.optimizer}")
+        # Keras reads clipnorm/clipvalue as Python floats while tracing; this
+        # instance's clipping reads them from variables instead.
+        self.optimizer._clip_gradients = self._clip_gradients
         self.model.compile(
             optimizer=self.optimizer, loss=spec.loss, metrics=list(spec.metrics)
         )
@@ -142,6 +168,15 @@ class _Trainer:
         )
 
     # -- the compiled loop ---------------------------------------------------
+    def _clip_gradients(self, grads):
+        """Keras' ``Optimizer._clip_gradients``, thresholds read from variables."""
+        if self.spec.clipnorm is not None:
+            return [None if g is None else _clip_by_norm(g, self._clipnorm) for g in grads]
+        if self.spec.clipvalue is not None:
+            v = self._clipvalue
+            return [None if g is None else keras.ops.clip(g, -v, v) for g in grads]
+        return grads
+
     def _take_snapshot(self):
         for saved, v in zip(self._snapshot, self.model.variables, strict=True):
             saved.assign(v.value)
@@ -259,10 +294,15 @@ class _Trainer:
         return self.model.stateless_call(trainable, non_trainable, X, training=False)[0]
 
     # -- driving it ----------------------------------------------------------
-    def fit(self, model, X, y, sample_weight, validation, *, epochs, batch_size,
+    def fit(self, model, spec, X, y, sample_weight, validation, *, epochs, batch_size,
             shuffle, learning_rate, seed, early_stopping, verbose,
             monitor_gradients=False) -> FitResult:
+        if spec.graph_key() != self.spec:
+            raise ValueError("This trainer's graph was compiled for another spec.")
         with _in_use(), self.lock:
+            self.rates.assign(spec.network)
+            self._clipnorm.assign(spec.clipnorm or 1.0)
+            self._clipvalue.assign(spec.clipvalue or 1.0)
             for dst, src in zip(self.model.variables, model.variables, strict=True):
                 dst.assign(src.value)
             for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
@@ -350,6 +390,18 @@ class _Trainer:
             return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
 
 
+def _clip_by_norm(values, clipnorm):
+    # Keras' Optimizer._clip_by_norm, with the threshold as an argument.
+    ops = keras.ops
+    l2sum = ops.sum(ops.square(values), None, keepdims=True)
+    pred = l2sum > 0
+    # Two-tap tf.where trick to bypass NaN gradients
+    l2sum_safe = ops.where(pred, l2sum, ops.ones_like(l2sum))
+    l2norm = ops.where(pred, ops.sqrt(l2sum_safe), l2sum)
+    intermediate = ops.multiply(values, clipnorm)
+    return ops.convert_to_tensor(intermediate) / ops.maximum(l2norm, clipnorm)
+
+
 def _as_tensor(array, spec: tf.TensorSpec) -> tf.Tensor:
     shape = (-1,) if spec.shape.rank == 1 else (-1, spec.shape[1])
     return tf.convert_to_tensor(np.asarray(array, np.float32).reshape(shape))
@@ -408,7 +460,7 @@ def _trim_heap() -> None:
 
 def get_trainer(spec: TrainSpec) -> _Trainer:
     """Return the cached trainer for ``spec``'s graph, building it if needed."""
-    key = TrainSpec(**{**spec.__dict__, "network": spec.network.graph_key()})
+    key = spec.graph_key()
     with _trainers_lock:
         trainer = _trainers.get(key)
         if trainer is not None:

@@ -22,10 +22,10 @@ from sklearn.datasets import make_classification
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
-from skoptnn import OptimizedMLPClassifier
+from skoptnn import OptimizedMLPClassifier, _training
 from skoptnn._keras import keras
 from skoptnn._network import build_network
-from skoptnn._training import OPTIMIZERS
+from skoptnn._training import OPTIMIZERS, clear_cache
 
 EPOCHS = 20
 BATCH = 32
@@ -52,7 +52,9 @@ def _fit_both(X, y, *, shuffle: bool, random_state: int = 0, **params):
     ).fit(X, y)
     spec = est._spec
     reference = build_network(spec.network, _seed(random_state))
-    kwargs = {} if est.learning_rate is None else {"learning_rate": est.learning_rate}
+    kwargs = {"clipnorm": spec.clipnorm, "clipvalue": spec.clipvalue}
+    if est.learning_rate is not None:
+        kwargs["learning_rate"] = est.learning_rate
     reference.compile(
         optimizer=OPTIMIZERS[spec.optimizer](**kwargs), loss=spec.loss,
         metrics=list(spec.metrics),
@@ -98,6 +100,28 @@ def test_unshuffled_matches_keras_fit_epoch_by_epoch(data, optimizer):
     np.testing.assert_allclose(est.predict_proba(X)[:, 1], proba_ref, rtol=1e-3, atol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"dropout": 0.3},
+        {"l1": 1e-3, "l2": 1e-3},
+        {"l2": 0.0},
+        {"optimizer": "rmsprop", "learning_rate": 0.05, "clipnorm": 0.5},
+        {"optimizer": "sgd", "learning_rate": 0.3, "clipvalue": 0.01},
+    ],
+    ids=["dropout", "l1_l2", "no_regularizer", "clipnorm", "clipvalue"],
+)
+def test_run_time_hyperparameters_match_keras_fit(data, params):
+    """Dropout rate, L1/L2 factors and clipping thresholds are variables of the
+    compiled graph, not constants: training still matches Keras' layers and
+    optimizer built with those values, bit for bit up to round-off."""
+    X, y = data
+    est, reference, history = _fit_both(X, y, shuffle=False, **params)
+    np.testing.assert_allclose(est.history_["loss"], history["loss"], rtol=1e-4, atol=1e-6)
+    for w_ours, w_ref in zip(est.model_.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(w_ours, w_ref, rtol=1e-3, atol=1e-5)
+
+
 def test_shuffled_trains_like_keras_fit(data):
     """Different permutations, same algorithm: curves and accuracies agree closely."""
     X, y = data
@@ -129,3 +153,27 @@ def test_unshuffled_with_partial_last_batch(data):
         shuffle=False, verbose=0,
     )
     np.testing.assert_allclose(est.history_["loss"], history.history["loss"], rtol=1e-4)
+
+
+def test_one_compiled_graph_serves_every_rate(data):
+    """Fits that differ only in dropout, L2 and clipnorm share one trainer, and
+    each trains exactly as it would on a trainer of its own (no stale values)."""
+    X, y = data
+    common = {"hidden_layer_sizes": (16,), "epochs": 5, "random_state": 0}
+    settings = [
+        {"dropout": 0.1, "l2": 1e-3, "clipnorm": 0.5},
+        {"dropout": 0.5, "l2": 1e-1, "clipnorm": 2.0},
+    ]
+    clear_cache()
+    shared = [OptimizedMLPClassifier(**common, **s).fit(X, y) for s in settings]
+    assert len(_training._trainers) == 1
+    a, b = (est.model_.get_weights() for est in shared)
+    assert not all(np.array_equal(wa, wb) for wa, wb in zip(a, b, strict=True))
+    for setting, est in zip(settings, shared, strict=True):
+        clear_cache()
+        alone = OptimizedMLPClassifier(**common, **setting).fit(X, y)
+        assert alone.history_ == est.history_
+        for w_shared, w_alone in zip(
+            est.model_.get_weights(), alone.model_.get_weights(), strict=True
+        ):
+            np.testing.assert_array_equal(w_shared, w_alone)
