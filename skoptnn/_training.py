@@ -100,11 +100,22 @@ class FitResult:
 
 
 class _Trainer:
-    """A template network with its optimizer and compiled loop, for one graph."""
+    """A template network with its optimizer and compiled loop, for one graph.
 
-    def __init__(self, spec: TrainSpec):
+    Fits in concurrent threads (joblib's threading backend) share the compiled
+    loop: each takes a free *state* (this trainer's own variables, or a
+    replica's: same network, optimizer and bookkeeping variables, never traced)
+    and runs the one traced graph on it, passing the state's variables in place
+    of the ones the graph captured. One compile per architecture per process,
+    however many threads train it.
+    """
+
+    def __init__(self, spec: TrainSpec, owner: _Trainer | None = None):
         self.spec = spec
-        self.lock = threading.Lock()
+        self._owner = owner or self  # whose compiled functions this state runs
+        self._lock = threading.Lock()
+        self._free = [self]  # the owner's pool of idle states
+        self._captures: dict[tuple, list] = {}
         self.rates = Rates()
         self.model = build_network(spec.network, seed=0, rates=self.rates)
         self._clipnorm = tf.Variable(1.0, trainable=False, name="clipnorm")
@@ -281,14 +292,60 @@ class _Trainer:
     def _compiled_run(self, **options):
         """The compiled loop for one combination of the loop's static options."""
         key = tuple(sorted(options.items()))
-        if key not in self._runs:
-            scalar = tf.TensorSpec([], tf.int32)
-            signature = [self._data_signature, scalar, scalar, scalar, scalar,
-                         tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32)]
-            self._runs[key] = tf.function(
-                functools.partial(self._run_epochs, **options), input_signature=signature
-            )
-        return self._runs[key]
+        with self._lock:  # one tf.function per key, even when threads race here
+            return self._runs.get(key) or self._runs.setdefault(key, self._new_run(options))
+
+    def _new_run(self, options):
+        scalar = tf.TensorSpec([], tf.int32)
+        signature = [self._data_signature, scalar, scalar, scalar, scalar,
+                     tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.float32)]
+        return tf.function(
+            functools.partial(self._run_epochs, **options), input_signature=signature
+        )
+
+    def _state_variables(self) -> list:
+        """Every variable the compiled loop reads or writes, in a fixed order."""
+        variables = [
+            *self.model.variables, *self.optimizer.variables, *self.model.metrics_variables,
+            *self._snapshot, self._epoch, self._best, self._best_epoch, self._wait,
+            self._stopped, self._diverged, self.rates.dropout, self.rates.dropout_scale,
+            self.rates.l1, self.rates.l2, self._clipnorm, self._clipvalue,
+        ]
+        return [getattr(v, "_value", v) for v in variables]  # Keras' wraps a tf.Variable
+
+    def _run(self, options: dict, args: tuple):
+        """Run the owner's compiled loop on this state's variables."""
+        function = self._owner._compiled_run(**options)
+        if self._owner is self:
+            return function(*args)
+        concrete = function.get_concrete_function()  # one signature: traced once
+        key = tuple(sorted(options.items()))
+        if key not in self._captures:
+            self._captures[key] = self._swap_captures(concrete.captured_inputs)
+        return concrete._call_flat(tf.nest.flatten(args), self._captures[key])
+
+    def _swap_captures(self, captured: list) -> list:
+        owner = {id(v.handle): i for i, v in enumerate(self._owner._state_variables())}
+        mine = self._state_variables()
+        swapped = []
+        for tensor in captured:
+            if id(tensor) in owner:
+                swapped.append(mine[owner[id(tensor)]].handle)
+            elif tensor.dtype == tf.resource:  # state we do not know: sharing it would race
+                raise RuntimeError("skoptnn: the compiled loop captured an unknown variable.")
+            else:
+                swapped.append(tensor)
+        return swapped
+
+    def _acquire(self) -> _Trainer:
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return _Trainer(self.spec, owner=self)  # another thread trains this graph now
+
+    def _release(self, state: _Trainer) -> None:
+        with self._lock:
+            self._free.append(state)
 
     def _forward_fn(self, trainable, non_trainable, X):
         return self.model.stateless_call(trainable, non_trainable, X, training=False)[0]
@@ -299,82 +356,96 @@ class _Trainer:
             monitor_gradients=False) -> FitResult:
         if spec.graph_key() != self.spec:
             raise ValueError("This trainer's graph was compiled for another spec.")
-        with _in_use(), self.lock:
-            self.rates.assign(spec.network)
-            self._clipnorm.assign(spec.clipnorm or 1.0)
-            self._clipvalue.assign(spec.clipvalue or 1.0)
-            for dst, src in zip(self.model.variables, model.variables, strict=True):
-                dst.assign(src.value)
-            for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
-                v.assign(init)
-            self.optimizer.learning_rate = learning_rate
-            self._take_snapshot()
-            self._epoch.assign(0)
-            self._best.assign(np.inf)
-            self._best_epoch.assign(-1)
-            self._wait.assign(0)
-            self._stopped.assign(False)
-            self._diverged.assign(-1)
-
-            validate = validation is not None
-            if validate:
-                X_val, y_val, sw_val = validation
-            else:  # placeholders of the right rank, never read
-                X_val, y_val, sw_val = X[:0], y[:0], sample_weight[:0]
-            data = tuple(
-                _as_tensor(a, spec)
-                for a, spec in zip(
-                    (X, y, sample_weight, X_val, y_val, sw_val), self._data_signature, strict=True
+        with _in_use():
+            state = self._acquire()
+            try:
+                return state._fit(
+                    model, spec, X, y, sample_weight, validation, epochs=epochs,
+                    batch_size=batch_size, shuffle=shuffle, learning_rate=learning_rate,
+                    seed=seed, early_stopping=early_stopping, verbose=verbose,
+                    monitor_gradients=monitor_gradients,
                 )
+            finally:
+                self._release(state)
+
+    def _fit(self, model, spec, X, y, sample_weight, validation, *, epochs, batch_size,
+             shuffle, learning_rate, seed, early_stopping, verbose,
+             monitor_gradients) -> FitResult:
+        self.rates.assign(spec.network)
+        self._clipnorm.assign(spec.clipnorm or 1.0)
+        self._clipvalue.assign(spec.clipvalue or 1.0)
+        for dst, src in zip(self.model.variables, model.variables, strict=True):
+            dst.assign(src.value)
+        for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
+            v.assign(init)
+        self.optimizer.learning_rate = learning_rate
+        self._take_snapshot()
+        self._epoch.assign(0)
+        self._best.assign(np.inf)
+        self._best_epoch.assign(-1)
+        self._wait.assign(0)
+        self._stopped.assign(False)
+        self._diverged.assign(-1)
+
+        validate = validation is not None
+        if validate:
+            X_val, y_val, sw_val = validation
+        else:  # placeholders of the right rank, never read
+            X_val, y_val, sw_val = X[:0], y[:0], sample_weight[:0]
+        data = tuple(
+            _as_tensor(a, spec)
+            for a, spec in zip(
+                (X, y, sample_weight, X_val, y_val, sw_val), self._data_signature, strict=True
             )
-            es = early_stopping or EarlyStopping()
-            run = self._compiled_run(
-                shuffle=bool(shuffle),
-                validate=validate,
-                monitor=es.monitor,
-                early_stopping=early_stopping is not None,
-                monitor_gradients=bool(monitor_gradients),
-            )
-            args = (
-                tf.constant(min(batch_size, len(X)), tf.int32),
-                tf.constant(seed % (2**31 - 1), tf.int32),
-                tf.constant(es.patience, tf.int32),
-                tf.constant(es.min_delta, tf.float32),
-                tf.constant(es.sign, tf.float32),
-            )
-            names = self.log_names + (["val_" + k for k in self.log_names] if validate else [])
-            # verbose: one compiled call per epoch so progress can be printed.
-            chunk = 1 if verbose else epochs
-            rows, norms = [], []
-            done = 0
-            while done < epochs and not bool(self._stopped.numpy()):
-                n = min(chunk, epochs - done)
-                out = run(data, tf.constant(n, tf.int32), *args)
-                if monitor_gradients:
-                    out, grad_out = out
-                    norms.append(grad_out.numpy())
-                out = out.numpy()
-                rows.append(out)
-                done += len(out)
-                if verbose:
-                    logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1], strict=True))
-                    print(f"Epoch {done}/{epochs} - {logs}", flush=True)
-            best = int(self._best_epoch.numpy())
-            if early_stopping is not None and best >= 0 and self._diverged.numpy() < 0:
-                self._restore_snapshot()  # the best epoch's weights, as promised
-            for src, dst in zip(self.model.variables, model.variables, strict=True):
-                dst.assign(src.value)
-            # Hand the optimizer state over too, so model_ can keep training.
-            model.optimizer.build(model.trainable_variables)
-            for src, dst in zip(self.optimizer.variables, model.optimizer.variables, strict=True):
-                dst.assign(src.value)
-            table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
-            diverged = int(self._diverged.numpy())
-            extra = {}
+        )
+        es = early_stopping or EarlyStopping()
+        options = {
+            "shuffle": bool(shuffle),
+            "validate": validate,
+            "monitor": es.monitor,
+            "early_stopping": early_stopping is not None,
+            "monitor_gradients": bool(monitor_gradients),
+        }
+        args = (
+            tf.constant(min(batch_size, len(X)), tf.int32),
+            tf.constant(seed % (2**31 - 1), tf.int32),
+            tf.constant(es.patience, tf.int32),
+            tf.constant(es.min_delta, tf.float32),
+            tf.constant(es.sign, tf.float32),
+        )
+        names = self.log_names + (["val_" + k for k in self.log_names] if validate else [])
+        # verbose: one compiled call per epoch so progress can be printed.
+        chunk = 1 if verbose else epochs
+        rows, norms = [], []
+        done = 0
+        while done < epochs and not bool(self._stopped.numpy()):
+            n = min(chunk, epochs - done)
+            out = self._run(options, (data, tf.constant(n, tf.int32), *args))
             if monitor_gradients:
-                shape = (0, 2, len(self.kernel_names))
-                extra["gradient_norms"] = np.concatenate(norms) if norms else np.zeros(shape)
-                extra["kernel_names"] = list(self.kernel_names)
+                out, grad_out = out
+                norms.append(grad_out.numpy())
+            out = out.numpy()
+            rows.append(out)
+            done += len(out)
+            if verbose:
+                logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1], strict=True))
+                print(f"Epoch {done}/{epochs} - {logs}", flush=True)
+        best = int(self._best_epoch.numpy())
+        if early_stopping is not None and best >= 0 and self._diverged.numpy() < 0:
+            self._restore_snapshot()  # the best epoch's weights, as promised
+        for src, dst in zip(self.model.variables, model.variables, strict=True):
+            dst.assign(src.value)
+        # Hand the optimizer state over too, so model_ can keep training.
+        model.optimizer.build(model.trainable_variables)
+        for src, dst in zip(self.optimizer.variables, model.optimizer.variables, strict=True):
+            dst.assign(src.value)
+        table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
+        diverged = int(self._diverged.numpy())
+        extra = {}
+        if monitor_gradients:
+            shape = (0, 2, len(self.kernel_names))
+            extra["gradient_norms"] = np.concatenate(norms) if norms else np.zeros(shape)
+            extra["kernel_names"] = list(self.kernel_names)
         return FitResult(
             history={k: table[:, j].astype(float).tolist() for j, k in enumerate(names)},
             n_epochs=len(table),

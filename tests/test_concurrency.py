@@ -1,0 +1,69 @@
+"""Fits in concurrent threads share one compiled loop and train exactly as alone.
+
+joblib's threading backend runs a search's fits in threads of one process;
+skoptnn then traces each architecture once and gives each concurrent fit its
+own copy of the variables (see ``skoptnn._training._Trainer``).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from joblib import parallel_backend
+from sklearn.datasets import make_classification
+from sklearn.model_selection import GridSearchCV
+
+from skoptnn import OptimizedMLPClassifier, _training
+from skoptnn._training import clear_cache
+
+SETTINGS = [
+    {"dropout": 0.1, "random_state": 0},
+    {"dropout": 0.3, "random_state": 1, "early_stopping": True},
+    {"dropout": 0.2, "random_state": 2, "l2": 0.1},
+    {"dropout": 0.4, "random_state": 3, "early_stopping": True},
+]
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_classification(n_samples=240, n_features=8, random_state=0)
+
+
+def _fit(data, setting):
+    X, y = data
+    return OptimizedMLPClassifier(hidden_layer_sizes=(16, 8), epochs=15, **setting).fit(X, y)
+
+
+def test_concurrent_fits_match_sequential_ones(data):
+    clear_cache()
+    alone = [_fit(data, s) for s in SETTINGS]
+    clear_cache()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        together = list(pool.map(lambda s: _fit(data, s), SETTINGS))
+    for a, b in zip(alone, together, strict=True):
+        assert a.history_ == b.history_
+        for wa, wb in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+
+    (trainer,) = _training._trainers.values()  # one architecture, one trainer
+    # Two loops were compiled (with and without a validation split), each once,
+    # and a second state (a replica) served the fit that overlapped another.
+    assert len(trainer._runs) == 2
+    assert all(f.experimental_get_tracing_count() == 1 for f in trainer._runs.values())
+    assert len(trainer._free) == 2
+    replica = next(state for state in trainer._free if state is not trainer)
+    assert replica._runs == {}  # it never traced anything itself
+
+
+def test_threaded_search_scores_like_a_serial_one(data):
+    X, y = data
+    search = GridSearchCV(
+        OptimizedMLPClassifier(hidden_layer_sizes=(8,), epochs=10, random_state=0),
+        {"dropout": [0.0, 0.3], "learning_rate": [0.01, 0.05]}, cv=2,
+    )
+    serial = search.fit(X, y).cv_results_["mean_test_score"]
+    with parallel_backend("threading", n_jobs=2):
+        threaded = search.set_params(n_jobs=2).fit(X, y).cv_results_["mean_test_score"]
+    np.testing.assert_array_equal(serial, threaded)
