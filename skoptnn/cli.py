@@ -61,6 +61,12 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--cv", type=_positive_int,
                       help="cross-validation folds (default: 5)")
     tune.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")
+    tune.add_argument(
+        "--parallel", choices=["threads", "processes"], default="threads",
+        help="with --n-jobs > 1: threads share each architecture's compiled graph, "
+             "processes compile it in each worker (default: threads; measured faster "
+             "in benchmarks/search_scaling.py)",
+    )
     tune.add_argument("--scoring", default="accuracy",
                       help="scikit-learn scorer name (default: accuracy)")
     tune.add_argument("--test-size", type=_fraction, default=0.2,
@@ -245,7 +251,8 @@ def _tune(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     # scikit-optimize's Gaussian process is thousands of tiny BLAS calls: one
     # BLAS thread is much faster for them beside TensorFlow's thread pools.
-    with threadpool_limits(1, user_api="blas"):
+    backend = "threading" if args.parallel == "threads" else "loky"
+    with threadpool_limits(1, user_api="blas"), joblib.parallel_backend(backend):
         search.fit(X_train, y_train, callback=ProgressCallback(n_iter, file=sys.stderr))
     elapsed = time.perf_counter() - start
 

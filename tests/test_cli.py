@@ -149,3 +149,17 @@ def test_module_entry_point():
     result = subprocess.run([sys.executable, "-m", "skoptnn.cli", "--help"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "tune" in result.stdout
+
+
+def test_tune_in_threads_trains_in_this_process(csv_path, tmp_path):
+    """--parallel threads (the default) runs the fits here, sharing compiled graphs."""
+    from skoptnn import _training
+
+    _training.clear_cache()
+    out = tmp_path / "threads"
+    args = ["tune", str(csv_path), "--target", "label", "--output", str(out), *TINY]
+    assert main([*args, "--n-jobs", "2"]) == 0
+    # The CV fits of both candidates ran in this process (processes would have
+    # left only the refit's trainer here).
+    assert len(_training._trainers) >= 2
+    assert len(pd.read_csv(out / "trials.csv")) == 2
