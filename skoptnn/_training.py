@@ -114,6 +114,7 @@ class _Trainer:
         self.spec = spec
         self._owner = owner or self  # whose compiled functions this state runs
         self._lock = threading.Lock()
+        self._trace_lock = threading.Lock()
         self._free = [self]  # the owner's pool of idle states
         self._captures: dict[tuple, list] = {}
         self.rates = Rates()
@@ -316,9 +317,12 @@ class _Trainer:
     def _run(self, options: dict, args: tuple):
         """Run the owner's compiled loop on this state's variables."""
         function = self._owner._compiled_run(**options)
+        # One signature, so this traces once; one trace at a time per trainer,
+        # as threads would otherwise trace through the same Keras objects.
+        with self._owner._trace_lock:
+            concrete = function.get_concrete_function()
         if self._owner is self:
             return function(*args)
-        concrete = function.get_concrete_function()  # one signature: traced once
         key = tuple(sorted(options.items()))
         if key not in self._captures:
             self._captures[key] = self._swap_captures(concrete.captured_inputs)
@@ -338,6 +342,8 @@ class _Trainer:
         return swapped
 
     def _acquire(self) -> _Trainer:
+        # The pool grows to the number of fits that ever ran at once (one per
+        # thread) and lives as long as the trainer stays cached.
         with self._lock:
             if self._free:
                 return self._free.pop()
@@ -462,15 +468,8 @@ class _Trainer:
 
 
 def _clip_by_norm(values, clipnorm):
-    # Keras' Optimizer._clip_by_norm, with the threshold as an argument.
-    ops = keras.ops
-    l2sum = ops.sum(ops.square(values), None, keepdims=True)
-    pred = l2sum > 0
-    # Two-tap tf.where trick to bypass NaN gradients
-    l2sum_safe = ops.where(pred, l2sum, ops.ones_like(l2sum))
-    l2norm = ops.where(pred, ops.sqrt(l2sum_safe), l2sum)
-    intermediate = ops.multiply(values, clipnorm)
-    return ops.convert_to_tensor(intermediate) / ops.maximum(l2norm, clipnorm)
+    # What Keras' TensorFlow optimizer does for clipnorm, threshold as an argument.
+    return tf.clip_by_norm(values, clipnorm)
 
 
 def _as_tensor(array, spec: tf.TensorSpec) -> tf.Tensor:

@@ -48,13 +48,30 @@ def test_concurrent_fits_match_sequential_ones(data):
             np.testing.assert_array_equal(wa, wb)
 
     (trainer,) = _training._trainers.values()  # one architecture, one trainer
-    # Two loops were compiled (with and without a validation split), each once,
-    # and a second state (a replica) served the fit that overlapped another.
+    # Two loops were compiled (with and without a validation split), each once.
     assert len(trainer._runs) == 2
     assert all(f.experimental_get_tracing_count() == 1 for f in trainer._runs.values())
-    assert len(trainer._free) == 2
-    replica = next(state for state in trainer._free if state is not trainer)
+
+
+def test_a_busy_trainer_lends_a_replica_that_trains_alike(data):
+    """While one fit holds the trainer's own variables, the next fit runs the same
+    compiled graph on a replica's, with the same result as a fit of its own."""
+    setting = SETTINGS[1]
+    clear_cache()
+    alone = _fit(data, setting)
+    (trainer,) = _training._trainers.values()
+    busy = trainer._acquire()  # as if another thread were fitting on it
+    assert busy is trainer
+    try:
+        lent = _fit(data, setting)
+    finally:
+        trainer._release(busy)
+    (replica,) = (state for state in trainer._free if state is not trainer)
     assert replica._runs == {}  # it never traced anything itself
+    assert all(f.experimental_get_tracing_count() == 1 for f in trainer._runs.values())
+    assert lent.history_ == alone.history_
+    for wa, wb in zip(alone.model_.get_weights(), lent.model_.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
 
 
 def test_threaded_search_scores_like_a_serial_one(data):
