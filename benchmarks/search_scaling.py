@@ -56,6 +56,7 @@ state; loky's start-up is reported separately). The timed span is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -143,10 +144,19 @@ def run_breakdown(data: str | None, candidates: list[dict], space: str) -> dict:
     return {"first": first, "second": second}
 
 
+def _timed_fit(search, X, y, backend=None) -> float:
+    """Seconds of ``search.fit`` under ``backend``, with one BLAS thread (see above)."""
+    from threadpoolctl import threadpool_limits
+
+    with backend or contextlib.nullcontext(), threadpool_limits(1, user_api="blas"):
+        start = time.perf_counter()
+        search.fit(X, y)
+        return time.perf_counter() - start
+
+
 def run_one(mode: str, data_path: str | None, space: str) -> dict:
     """Time one search in this process (called in a fresh subprocess)."""
     from joblib import Parallel, delayed, parallel_backend
-    from threadpoolctl import threadpool_limits
 
     X, y = load(data_path)
     spec = MODES[mode]
@@ -160,18 +170,13 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
                           host="127.0.0.1", dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             result["worker_threads"] = sorted(client.run(_warm_worker).values())
-            with parallel_backend("dask"), threadpool_limits(1, user_api="blas"):
-                start = time.perf_counter()
-                search.fit(X, y)
-                result["seconds"] = time.perf_counter() - start
+            result["seconds"] = _timed_fit(search, X, y, parallel_backend("dask"))
     elif spec.get("threads"):
         # One process: its threads share each architecture's compiled loop.
         result["worker_threads"] = [_warm_worker()]
-        with parallel_backend("threading", n_jobs=spec["n_jobs"]), \
-                threadpool_limits(1, user_api="blas"):
-            start = time.perf_counter()
-            search.fit(X, y)
-            result["seconds"] = time.perf_counter() - start
+        result["seconds"] = _timed_fit(
+            search, X, y, parallel_backend("threading", n_jobs=spec["n_jobs"])
+        )
     else:
         if spec["n_jobs"] > 1:
             start = time.perf_counter()
@@ -181,10 +186,7 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
             result["worker_start_seconds"] = time.perf_counter() - start
         else:
             result["worker_threads"] = [_warm_worker()]
-        with threadpool_limits(1, user_api="blas"):
-            start = time.perf_counter()
-            search.fit(X, y)
-            result["seconds"] = time.perf_counter() - start
+        result["seconds"] = _timed_fit(search, X, y)
     # Training time summed over every CV fit, wherever it ran: parallel modes
     # that add up to more than serial repeat work (each process compiles the
     # architectures it meets).

@@ -90,6 +90,10 @@ class Rates:
         self.l1 = scalar("l1")
         self.l2 = scalar("l2")
 
+    @property
+    def variables(self) -> list[tf.Variable]:
+        return [self.dropout, self.dropout_scale, self.l1, self.l2]
+
     def assign(self, spec: NetworkSpec) -> None:
         self.dropout.assign(spec.dropout)
         # 1 / keep_prob in double precision, then float32: exactly TensorFlow's

@@ -183,7 +183,8 @@ class _Trainer:
     def _clip_gradients(self, grads):
         """Keras' ``Optimizer._clip_gradients``, thresholds read from variables."""
         if self.spec.clipnorm is not None:
-            return [None if g is None else _clip_by_norm(g, self._clipnorm) for g in grads]
+            # tf.clip_by_norm: what Keras' TensorFlow optimizer clips with.
+            return [None if g is None else tf.clip_by_norm(g, self._clipnorm) for g in grads]
         if self.spec.clipvalue is not None:
             v = self._clipvalue
             return [None if g is None else keras.ops.clip(g, -v, v) for g in grads]
@@ -290,11 +291,12 @@ class _Trainer:
             return rows.stack(), grad_rows.stack()
         return rows.stack()
 
-    def _compiled_run(self, **options):
-        """The compiled loop for one combination of the loop's static options."""
-        key = tuple(sorted(options.items()))
+    def _compiled_run(self, key: tuple, options: dict):
+        """The compiled loop for one combination (``key``) of the loop's static options."""
         with self._lock:  # one tf.function per key, even when threads race here
-            return self._runs.get(key) or self._runs.setdefault(key, self._new_run(options))
+            if key not in self._runs:
+                self._runs[key] = self._new_run(options)
+            return self._runs[key]
 
     def _new_run(self, options):
         scalar = tf.TensorSpec([], tf.int32)
@@ -309,21 +311,20 @@ class _Trainer:
         variables = [
             *self.model.variables, *self.optimizer.variables, *self.model.metrics_variables,
             *self._snapshot, self._epoch, self._best, self._best_epoch, self._wait,
-            self._stopped, self._diverged, self.rates.dropout, self.rates.dropout_scale,
-            self.rates.l1, self.rates.l2, self._clipnorm, self._clipvalue,
+            self._stopped, self._diverged, *self.rates.variables, self._clipnorm,
+            self._clipvalue,
         ]
         return [getattr(v, "_value", v) for v in variables]  # Keras' wraps a tf.Variable
 
     def _run(self, options: dict, args: tuple):
         """Run the owner's compiled loop on this state's variables."""
-        function = self._owner._compiled_run(**options)
+        key = tuple(sorted(options.items()))
+        function = self._owner._compiled_run(key, options)
         # One signature, so this traces once; one trace at a time per trainer,
         # as threads would otherwise trace through the same Keras objects.
         with self._owner._trace_lock:
             concrete = function.get_concrete_function()
-        if self._owner is self:
-            return function(*args)
-        key = tuple(sorted(options.items()))
+        # The owner's own captures map to themselves: one path for every state.
         if key not in self._captures:
             self._captures[key] = self._swap_captures(concrete.captured_inputs)
         return concrete._call_flat(tf.nest.flatten(args), self._captures[key])
@@ -357,26 +358,18 @@ class _Trainer:
         return self.model.stateless_call(trainable, non_trainable, X, training=False)[0]
 
     # -- driving it ----------------------------------------------------------
-    def fit(self, model, spec, X, y, sample_weight, validation, *, epochs, batch_size,
-            shuffle, learning_rate, seed, early_stopping, verbose,
-            monitor_gradients=False) -> FitResult:
-        if spec.graph_key() != self.spec:
-            raise ValueError("This trainer's graph was compiled for another spec.")
+    def fit(self, *args, **kwargs) -> FitResult:
+        """Train ``model`` on a free state of this trainer; see :meth:`_fit`."""
         with _in_use():
             state = self._acquire()
             try:
-                return state._fit(
-                    model, spec, X, y, sample_weight, validation, epochs=epochs,
-                    batch_size=batch_size, shuffle=shuffle, learning_rate=learning_rate,
-                    seed=seed, early_stopping=early_stopping, verbose=verbose,
-                    monitor_gradients=monitor_gradients,
-                )
+                return state._fit(*args, **kwargs)
             finally:
                 self._release(state)
 
     def _fit(self, model, spec, X, y, sample_weight, validation, *, epochs, batch_size,
              shuffle, learning_rate, seed, early_stopping, verbose,
-             monitor_gradients) -> FitResult:
+             monitor_gradients=False) -> FitResult:
         self.rates.assign(spec.network)
         self._clipnorm.assign(spec.clipnorm or 1.0)
         self._clipvalue.assign(spec.clipvalue or 1.0)
@@ -465,11 +458,6 @@ class _Trainer:
         non_trainable = [v.value for v in model.non_trainable_variables]
         with _in_use():
             return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
-
-
-def _clip_by_norm(values, clipnorm):
-    # What Keras' TensorFlow optimizer does for clipnorm, threshold as an argument.
-    return tf.clip_by_norm(values, clipnorm)
 
 
 def _as_tensor(array, spec: tf.TensorSpec) -> tf.Tensor:
