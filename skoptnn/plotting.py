@@ -1,7 +1,7 @@
 """Plots of a fitted skoptnn network's training: learning curves and gradient norms.
 
-matplotlib is an optional dependency (``pip install "skoptnn[plot]"``); it is
-imported only when a plot is drawn, so ``import skoptnn.plotting`` is cheap.
+matplotlib is imported only when a plot is drawn, so ``import skoptnn.plotting``
+is cheap.
 
 Every function accepts a fitted :class:`~skoptnn.OptimizedMLPClassifier` or
 :class:`~skoptnn.OptimizedMLPRegressor`, a fitted
