@@ -1,9 +1,10 @@
 """What the classifier and the regressor share: parameters, validation, fit.
 
-scikeras' wrappers are the base (label encoding, prediction decoding, pickling
-of Keras models). This module fixes what scikeras 0.13 breaks on
-scikit-learn >= 1.6 and replaces Keras' ``fit`` loop with the compiled one of
-:mod:`skoptnn._training`.
+scikeras' wrappers are the base (label encoding, prediction decoding). This
+module fixes what scikeras 0.13 breaks on scikit-learn >= 1.6 and replaces
+Keras' ``fit`` loop with the compiled one of :mod:`skoptnn._training`. A fitted
+estimator holds its weights as arrays; the Keras ``model_`` is built from them
+only when asked for, so fitting, predicting and pickling never build one.
 """
 
 from __future__ import annotations
@@ -26,7 +27,14 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ._gradients import GradientWarning, diagnose, norm_tables
 from ._network import ACTIVATIONS, INITIALIZERS, NetworkSpec, build_network
-from ._training import OPTIMIZERS, EarlyStopping, TrainSpec, get_trainer
+from ._training import (
+    OPTIMIZERS,
+    EarlyStopping,
+    TrainSpec,
+    default_learning_rate,
+    get_trainer,
+    make_optimizer,
+)
 
 
 class DivergenceWarning(UserWarning):
@@ -167,13 +175,14 @@ class _MLPMixin:
                 X, y_encoded, y, sample_weight, seed
             )
 
-        model = build_network(spec.network, seed)
-        model.compile(optimizer=self._make_optimizer(), loss=spec.loss, metrics=list(spec.metrics))
+        learning_rate = (
+            default_learning_rate(self.optimizer) if self.learning_rate is None
+            else float(self.learning_rate)
+        )
         result = get_trainer(spec).fit(
-            model, spec, X, y_encoded, sample_weight, validation,
+            spec, seed, X, y_encoded, sample_weight, validation,
             epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
-            learning_rate=float(np.asarray(model.optimizer.learning_rate)), seed=seed,
-            early_stopping=early_stopping, verbose=self.verbose,
+            learning_rate=learning_rate, early_stopping=early_stopping, verbose=self.verbose,
             monitor_gradients=self.monitor_gradients,
         )
         if result.diverged_epoch is not None:
@@ -195,12 +204,70 @@ class _MLPMixin:
             if message is not None:
                 warnings.warn(message, GradientWarning, stacklevel=3)
 
-        self.model_ = model
+        # The Keras model_ is built on first access (see model_): building one
+        # costs more than training a small network from a compiled graph.
+        self.__dict__.pop("_model", None)
+        self._weights = result.weights
+        self._optimizer_state = result.optimizer_state
+        self._learning_rate = learning_rate
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
         self.best_epoch_ = result.best_epoch
         self._spec = spec
         return self
+
+    # -- the Keras model, built on demand --------------------------------------
+    @property
+    def model_(self):
+        """The trained network as a compiled Keras model, built on first access.
+
+        It is built once and kept: training it further (``model_.fit``)
+        changes what ``predict`` returns and what pickling saves.
+        """
+        if "_weights" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__} has no model_ before fit.")
+        model = self.__dict__.get("_model")
+        if model is None:
+            # setdefault: threads that race here all get the same model.
+            model = self.__dict__.setdefault("_model", self._build_model())
+        return model
+
+    def _build_model(self):
+        spec = self._spec
+        model = build_network(spec.network, seed=0)
+        optimizer = make_optimizer(spec.optimizer, self._learning_rate, spec.clipnorm,
+                                   spec.clipvalue)
+        model.compile(optimizer=optimizer, loss=spec.loss, metrics=list(spec.metrics))
+        trainable, non_trainable = self._weights
+        for variables, values in ((model.trainable_variables, trainable),
+                                  (model.non_trainable_variables, non_trainable)):
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
+        optimizer.build(model.trainable_variables)
+        for variable, value in zip(optimizer.variables, self._optimizer_state, strict=True):
+            variable.assign(value)
+        return model
+
+    def _current_weights(self):
+        """The weights to predict with: model_'s if it was built, else fit's."""
+        model = self.__dict__.get("_model")
+        if model is None:
+            return self._weights
+        return (
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+        )
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())
+        model = state.pop("_model", None)
+        if model is not None:  # pickle what model_ knows now, not only what fit left
+            trainable, non_trainable = self._current_weights()
+            state["_weights"] = (
+                [np.asarray(v) for v in trainable], [np.asarray(v) for v in non_trainable]
+            )
+            state["_optimizer_state"] = [v.numpy() for v in model.optimizer.variables]
+        return state
 
     # -- the steps of fit -----------------------------------------------------
     def _validate_training_data(self, X, y):
@@ -263,18 +330,6 @@ class _MLPMixin:
             clipvalue=None if self.clipvalue is None else float(self.clipvalue),
         )
 
-    def _make_optimizer(self):
-        # A fixed name: Keras otherwise names each optimizer adam_1, adam_2, ...
-        # and TensorFlow keeps ~30 kB per distinct variable name for good.
-        kwargs = {
-            "clipnorm": self.clipnorm,
-            "clipvalue": self.clipvalue,
-            "name": f"skoptnn_{self.optimizer}",
-        }
-        if self.learning_rate is not None:
-            kwargs["learning_rate"] = float(self.learning_rate)
-        return OPTIMIZERS[self.optimizer](**kwargs)
-
     def _early_stopping(self, spec: TrainSpec) -> EarlyStopping | None:
         if not self.early_stopping:
             return None
@@ -318,7 +373,7 @@ class _MLPMixin:
         if sp.issparse(X):
             X = X.toarray()
         X = np.asarray(X, dtype=np.float32)
-        return get_trainer(self._spec).predict(self.model_, X)
+        return get_trainer(self._spec).predict(self._current_weights(), X)
 
     def __sklearn_is_fitted__(self):
-        return hasattr(self, "model_")
+        return "_weights" in self.__dict__

@@ -8,8 +8,8 @@ early stopping and divergence checks for all epochs.
 
 Tracing costs ~0.5-1 s, so a :class:`_Trainer` (a template model, its
 optimizer and the compiled functions) is cached per graph and reused: each fit
-copies the estimator's freshly initialised weights in, resets the optimizer to
-its initial state, trains, and copies the result back out. The graph depends
+draws fresh initial weights into the template, resets the optimizer to its
+initial state, trains, and hands the weights and optimizer state back as arrays. The graph depends
 only on the architecture, the loss and the optimizer's type: learning rate,
 dropout rate, L1/L2 factors and clipping thresholds are variables the fit
 assigns, so a search over them compiles once.
@@ -23,13 +23,14 @@ import ctypes
 import dataclasses
 import functools
 import gc
+import inspect
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._keras import keras, tf
-from ._network import NetworkSpec, Rates, build_network
+from ._network import NetworkSpec, Rates, Weights, build_network, initial_weights
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -40,6 +41,22 @@ OPTIMIZERS = {
     "adagrad": keras.optimizers.Adagrad,
     "adadelta": keras.optimizers.Adadelta,
 }
+
+
+
+def default_learning_rate(optimizer: str) -> float:
+    """Keras' default learning rate for the optimizer named ``optimizer``."""
+    return float(inspect.signature(OPTIMIZERS[optimizer]).parameters["learning_rate"].default)
+
+
+def make_optimizer(optimizer: str, learning_rate: float, clipnorm, clipvalue):
+    # A fixed name: Keras otherwise names each optimizer adam_1, adam_2, ...
+    # and TensorFlow keeps ~30 kB per distinct variable name for good.
+    return OPTIMIZERS[optimizer](
+        learning_rate=learning_rate, clipnorm=clipnorm, clipvalue=clipvalue,
+        name=f"skoptnn_{optimizer}",
+    )
+
 
 # A deep trainer holds ~9 MB; folds of one candidate reuse one, so a few suffice.
 _CACHE_SIZE = 8
@@ -92,6 +109,8 @@ class EarlyStopping:
 
 @dataclass
 class FitResult:
+    weights: Weights  # (trainable, non-trainable), as Keras orders a model's variables
+    optimizer_state: list[np.ndarray]  # as Keras orders the optimizer's variables
     history: dict[str, list[float]]
     n_epochs: int
     best_epoch: int | None = None
@@ -359,7 +378,7 @@ class _Trainer:
 
     # -- driving it ----------------------------------------------------------
     def fit(self, *args, **kwargs) -> FitResult:
-        """Train ``model`` on a free state of this trainer; see :meth:`_fit`."""
+        """Train on a free state of this trainer; see :meth:`_fit`."""
         with _in_use():
             state = self._acquire()
             try:
@@ -367,14 +386,18 @@ class _Trainer:
             finally:
                 self._release(state)
 
-    def _fit(self, model, spec, X, y, sample_weight, validation, *, epochs, batch_size,
-             shuffle, learning_rate, seed, early_stopping, verbose,
+    def _fit(self, spec, seed, X, y, sample_weight, validation, *, epochs, batch_size,
+             shuffle, learning_rate, early_stopping, verbose,
              monitor_gradients=False) -> FitResult:
+        """Train a network of ``spec`` from the initial weights ``seed`` gives."""
         self.rates.assign(spec.network)
         self._clipnorm.assign(spec.clipnorm or 1.0)
         self._clipvalue.assign(spec.clipvalue or 1.0)
-        for dst, src in zip(self.model.variables, model.variables, strict=True):
-            dst.assign(src.value)
+        trainable, non_trainable = initial_weights(self.model, spec.network, seed)
+        for variables, values in ((self.model.trainable_variables, trainable),
+                                  (self.model.non_trainable_variables, non_trainable)):
+            for variable, value in zip(variables, values, strict=True):
+                variable.assign(value)
         for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
             v.assign(init)
         self.optimizer.learning_rate = learning_rate
@@ -432,12 +455,6 @@ class _Trainer:
         best = int(self._best_epoch.numpy())
         if early_stopping is not None and best >= 0 and self._diverged.numpy() < 0:
             self._restore_snapshot()  # the best epoch's weights, as promised
-        for src, dst in zip(self.model.variables, model.variables, strict=True):
-            dst.assign(src.value)
-        # Hand the optimizer state over too, so model_ can keep training.
-        model.optimizer.build(model.trainable_variables)
-        for src, dst in zip(self.optimizer.variables, model.optimizer.variables, strict=True):
-            dst.assign(src.value)
         table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
         diverged = int(self._diverged.numpy())
         extra = {}
@@ -446,6 +463,12 @@ class _Trainer:
             extra["gradient_norms"] = np.concatenate(norms) if norms else np.zeros(shape)
             extra["kernel_names"] = list(self.kernel_names)
         return FitResult(
+            weights=(
+                [v.numpy() for v in self.model.trainable_variables],
+                [v.numpy() for v in self.model.non_trainable_variables],
+            ),
+            # The optimizer's state too, so the estimator's model_ can keep training.
+            optimizer_state=[v.numpy() for v in self.optimizer.variables],
             history={k: table[:, j].astype(float).tolist() for j, k in enumerate(names)},
             n_epochs=len(table),
             best_epoch=best if early_stopping is not None and best >= 0 else None,
@@ -453,9 +476,9 @@ class _Trainer:
             extra=extra,
         )
 
-    def predict(self, model, X) -> np.ndarray:
-        trainable = [v.value for v in model.trainable_variables]
-        non_trainable = [v.value for v in model.non_trainable_variables]
+    def predict(self, weights: Weights, X) -> np.ndarray:
+        """The network's outputs for ``X`` with ``weights`` (trainable, non-trainable)."""
+        trainable, non_trainable = weights
         with _in_use():
             return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
 

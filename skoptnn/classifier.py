@@ -105,7 +105,10 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when X was a DataFrame with string column names.
     model_ : keras.Model
-        The trained Keras network (compiled, so ``model_.evaluate`` works).
+        The trained Keras network (compiled, so ``model_.evaluate`` works),
+        with its optimizer's state. Built from the fitted weights on first
+        access, since fit and predict do not need it; training it further
+        changes what ``predict`` returns.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with early stopping, ``val_loss``
         and ``val_accuracy``.

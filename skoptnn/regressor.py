@@ -92,7 +92,9 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     n_outputs_ : int
         Number of target columns.
     model_ : keras.Model
-        The trained Keras network; it predicts standardised targets.
+        The trained Keras network; it predicts standardised targets. Built
+        from the fitted weights on first access, since fit and predict do not
+        need it; training it further changes what ``predict`` returns.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``mae`` and, with early stopping, ``val_loss`` and
         ``val_mae``.

@@ -1,0 +1,94 @@
+"""model_: the Keras network, built from the fitted weights on first access."""
+
+import itertools
+import pickle
+
+import numpy as np
+import pytest
+
+from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
+from skoptnn._network import INITIALIZERS, NetworkSpec, Rates, build_network, initial_weights
+
+SMALL = dict(n_layers=2, units=8, epochs=10, batch_size=32, learning_rate=0.01, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "hidden, batch_norm, dropout",
+    [((), False, 0.0), ((5,), True, 0.0), ((5, 4), False, 0.3), ((6, 3), True, 0.2)],
+)
+def test_initial_weights_are_those_build_network_draws(hidden, batch_norm, dropout):
+    # Fits start from initial_weights on a cached template instead of building
+    # a model: they must be exactly what build_network(spec, seed) would hold.
+    template_spec = NetworkSpec(7, hidden, "relu", batch_norm, dropout, 0.0, 0.0, 3, "softmax")
+    template = build_network(template_spec, seed=0, rates=Rates())
+    for init, activation in itertools.product(INITIALIZERS, ["relu", "tanh", "selu"]):
+        spec = NetworkSpec(7, hidden, activation, batch_norm, dropout, 0.0, 1e-3, 3, "softmax",
+                           kernel_initializer=init)
+        reference = build_network(spec, seed=1234)
+        trainable, non_trainable = initial_weights(template, spec, seed=1234)
+        expected = reference.trainable_variables + reference.non_trainable_variables
+        assert len(trainable + non_trainable) == len(expected)
+        for got, want in zip(trainable + non_trainable, expected, strict=True):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want.numpy(), err_msg=f"{init} {want.path}")
+
+
+def test_fit_and_predict_build_no_keras_model(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    est.predict_proba(X)
+    pickle.dumps(est)
+    assert "_model" not in est.__dict__
+
+
+def test_model_is_built_once_and_predicts_like_the_estimator(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    model = est.model_
+    assert est.model_ is model
+    np.testing.assert_allclose(
+        model.predict(X, verbose=0)[:, 0], est.predict_proba(X)[:, 1], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_optimizer_state_and_settings_are_handed_over(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**{**SMALL, "early_stopping": False}, optimizer="rmsprop",
+                                 clipnorm=0.5).fit(X, y)
+    optimizer = est.model_.optimizer
+    assert int(optimizer.iterations.numpy()) == est.n_epochs_ * -(-len(X) // est.batch_size)
+    assert type(optimizer).__name__ == "RMSprop" and optimizer.clipnorm == 0.5
+    assert np.isclose(float(np.asarray(optimizer.learning_rate)), 0.01)
+    # Settings changed after fit do not leak into the fitted model.
+    est.set_params(learning_rate=0.5)
+    assert "_model" in est.__dict__
+    fresh = pickle.loads(pickle.dumps(est))
+    assert np.isclose(float(np.asarray(fresh.model_.optimizer.learning_rate)), 0.01)
+
+
+def test_training_model_further_changes_predict_and_survives_pickle(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    before = est.predict_proba(X)
+    est.model_.fit(X, y, epochs=3, verbose=0)
+    after = est.predict_proba(X)
+    assert not np.allclose(before, after)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(X), after)
+
+
+def test_refit_replaces_a_built_model(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPRegressor(**SMALL).fit(X, y.astype(float))
+    first = est.model_
+    est.set_params(random_state=1).fit(X, y.astype(float))
+    assert est.model_ is not first
+    # The regressor standardises its target: model_ predicts on that scale.
+    raw = est.model_.predict(X, verbose=0)[:, 0] * est._y_scale[0] + est._y_mean[0]
+    np.testing.assert_allclose(raw, est.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_model_before_fit_is_an_attribute_error():
+    est = OptimizedMLPClassifier()
+    assert not hasattr(est, "model_")
+    with pytest.raises(AttributeError, match="before fit"):
+        est.model_  # noqa: B018
