@@ -60,6 +60,15 @@ class _SklearnMixinsFirst(type):
         return order
 
 
+def _read_state(model) -> tuple[tuple[list, list], list]:
+    """A Keras model's ``(trainable, non_trainable)`` weights and optimizer state, as arrays."""
+    weights = (
+        [v.numpy() for v in model.trainable_variables],
+        [v.numpy() for v in model.non_trainable_variables],
+    )
+    return weights, [v.numpy() for v in model.optimizer.variables]
+
+
 def _hidden_property(name: str, reason: str) -> property:
     # hasattr() must be False for scikeras methods that bypass skoptnn's fit,
     # so scikit-learn's meta-estimators do not pick them up.
@@ -262,12 +271,17 @@ class _MLPMixin:
         state = dict(super().__getstate__())
         model = state.pop("_model", None)
         if model is not None:  # pickle what model_ knows now, not only what fit left
-            trainable, non_trainable = self._current_weights()
-            state["_weights"] = (
-                [np.asarray(v) for v in trainable], [np.asarray(v) for v in non_trainable]
-            )
-            state["_optimizer_state"] = [v.numpy() for v in model.optimizer.variables]
+            state["_weights"], state["_optimizer_state"] = _read_state(model)
         return state
+
+    def __setstate__(self, state):
+        # Estimators pickled before model_ was built on demand hold the model itself.
+        model = state.pop("model_", None)
+        super().__setstate__(state)
+        if model is not None:
+            self.__dict__["_model"] = model
+            self._weights, self._optimizer_state = _read_state(model)
+            self._learning_rate = float(np.asarray(model.optimizer.learning_rate))
 
     # -- the steps of fit -----------------------------------------------------
     def _validate_training_data(self, X, y):

@@ -92,3 +92,17 @@ def test_model_before_fit_is_an_attribute_error():
     assert not hasattr(est, "model_")
     with pytest.raises(AttributeError, match="before fit"):
         est.model_  # noqa: B018
+
+
+def test_estimator_pickled_with_its_model_still_loads(binary_data):
+    # Before model_ was built on demand, the pickled state held the model.
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    expected = est.predict_proba(X)
+    legacy = {k: v for k, v in est.__getstate__().items()
+              if k not in ("_weights", "_optimizer_state", "_learning_rate")}
+    legacy["model_"] = est.model_
+    old = OptimizedMLPClassifier.__new__(OptimizedMLPClassifier)
+    old.__setstate__(pickle.loads(pickle.dumps(legacy)))
+    np.testing.assert_array_equal(old.predict_proba(X), expected)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).predict_proba(X), expected)
