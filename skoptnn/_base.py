@@ -26,7 +26,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ._gradients import GradientWarning, diagnose, norm_tables
-from ._network import ACTIVATIONS, INITIALIZERS, NetworkSpec, build_network
+from ._network import (
+    ACTIVATIONS,
+    INITIALIZERS,
+    NetworkSpec,
+    assign_weights,
+    build_network,
+    read_weights,
+)
 from ._training import (
     OPTIMIZERS,
     EarlyStopping,
@@ -62,11 +69,7 @@ class _SklearnMixinsFirst(type):
 
 def _read_state(model) -> tuple[tuple[list, list], list]:
     """A Keras model's ``(trainable, non_trainable)`` weights and optimizer state, as arrays."""
-    weights = (
-        [v.numpy() for v in model.trainable_variables],
-        [v.numpy() for v in model.non_trainable_variables],
-    )
-    return weights, [v.numpy() for v in model.optimizer.variables]
+    return read_weights(model), [v.numpy() for v in model.optimizer.variables]
 
 
 def _hidden_property(name: str, reason: str) -> property:
@@ -247,11 +250,7 @@ class _MLPMixin:
         optimizer = make_optimizer(spec.optimizer, self._learning_rate, spec.clipnorm,
                                    spec.clipvalue)
         model.compile(optimizer=optimizer, loss=spec.loss, metrics=list(spec.metrics))
-        trainable, non_trainable = self._weights
-        for variables, values in ((model.trainable_variables, trainable),
-                                  (model.non_trainable_variables, non_trainable)):
-            for variable, value in zip(variables, values, strict=True):
-                variable.assign(value)
+        assign_weights(model, self._weights)
         optimizer.build(model.trainable_variables)
         for variable, value in zip(optimizer.variables, self._optimizer_state, strict=True):
             variable.assign(value)

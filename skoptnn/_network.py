@@ -240,3 +240,20 @@ def initial_weights(model: keras.Model, spec: NetworkSpec, seed: int) -> Weights
         [values[id(v)] for v in model.trainable_variables],
         [values[id(v)] for v in model.non_trainable_variables],
     )
+
+
+def read_weights(model: keras.Model) -> Weights:
+    """``model``'s ``(trainable, non_trainable)`` weights, as arrays."""
+    return (
+        [v.numpy() for v in model.trainable_variables],
+        [v.numpy() for v in model.non_trainable_variables],
+    )
+
+
+def assign_weights(model: keras.Model, weights: Weights) -> None:
+    """Set ``model``'s weights from ``(trainable, non_trainable)`` arrays."""
+    trainable, non_trainable = weights
+    for variables, values in ((model.trainable_variables, trainable),
+                              (model.non_trainable_variables, non_trainable)):
+        for variable, value in zip(variables, values, strict=True):
+            variable.assign(value)

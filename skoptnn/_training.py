@@ -9,10 +9,10 @@ early stopping and divergence checks for all epochs.
 Tracing costs ~0.5-1 s, so a :class:`_Trainer` (a template model, its
 optimizer and the compiled functions) is cached per graph and reused: each fit
 draws fresh initial weights into the template, resets the optimizer to its
-initial state, trains, and hands the weights and optimizer state back as arrays. The graph depends
-only on the architecture, the loss and the optimizer's type: learning rate,
-dropout rate, L1/L2 factors and clipping thresholds are variables the fit
-assigns, so a search over them compiles once.
+initial state, trains, and hands the weights and optimizer state back as
+arrays. The graph depends only on the architecture, the loss and the
+optimizer's type: learning rate, dropout rate, L1/L2 factors and clipping
+thresholds are variables the fit assigns, so a search over them compiles once.
 """
 
 from __future__ import annotations
@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._keras import keras, tf
-from ._network import NetworkSpec, Rates, Weights, build_network, initial_weights
+from ._network import (
+    NetworkSpec,
+    Rates,
+    Weights,
+    assign_weights,
+    build_network,
+    initial_weights,
+    read_weights,
+)
 
 OPTIMIZERS = {
     "adam": keras.optimizers.Adam,
@@ -41,7 +49,6 @@ OPTIMIZERS = {
     "adagrad": keras.optimizers.Adagrad,
     "adadelta": keras.optimizers.Adadelta,
 }
-
 
 
 def default_learning_rate(optimizer: str) -> float:
@@ -393,11 +400,7 @@ class _Trainer:
         self.rates.assign(spec.network)
         self._clipnorm.assign(spec.clipnorm or 1.0)
         self._clipvalue.assign(spec.clipvalue or 1.0)
-        trainable, non_trainable = initial_weights(self.model, spec.network, seed)
-        for variables, values in ((self.model.trainable_variables, trainable),
-                                  (self.model.non_trainable_variables, non_trainable)):
-            for variable, value in zip(variables, values, strict=True):
-                variable.assign(value)
+        assign_weights(self.model, initial_weights(self.model, spec.network, seed))
         for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
             v.assign(init)
         self.optimizer.learning_rate = learning_rate
@@ -463,10 +466,7 @@ class _Trainer:
             extra["gradient_norms"] = np.concatenate(norms) if norms else np.zeros(shape)
             extra["kernel_names"] = list(self.kernel_names)
         return FitResult(
-            weights=(
-                [v.numpy() for v in self.model.trainable_variables],
-                [v.numpy() for v in self.model.non_trainable_variables],
-            ),
+            weights=read_weights(self.model),
             # The optimizer's state too, so the estimator's model_ can keep training.
             optimizer_state=[v.numpy() for v in self.optimizer.variables],
             history={k: table[:, j].astype(float).tolist() for j, k in enumerate(names)},
