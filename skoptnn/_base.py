@@ -222,6 +222,7 @@ class _MLPMixin:
         self._weights = result.weights
         self._optimizer_state = result.optimizer_state
         self._learning_rate = learning_rate
+        self._seed = seed
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
         self.best_epoch_ = result.best_epoch
@@ -246,7 +247,7 @@ class _MLPMixin:
 
     def _build_model(self):
         spec = self._spec
-        model = build_network(spec.network, seed=0)
+        model = build_network(spec.network, self._seed)  # the fit's, for get_config()
         optimizer = make_optimizer(spec.optimizer, self._learning_rate, spec.clipnorm,
                                    spec.clipvalue)
         model.compile(optimizer=optimizer, loss=spec.loss, metrics=list(spec.metrics))
@@ -270,7 +271,12 @@ class _MLPMixin:
         state = dict(super().__getstate__())
         model = state.pop("_model", None)
         if model is not None:  # pickle what model_ knows now, not only what fit left
-            state["_weights"], state["_optimizer_state"] = _read_state(model)
+            weights, optimizer_state = _read_state(model)
+            state["_weights"] = weights
+            # Unless model_ was recompiled with another optimizer, which the
+            # rebuilt model_ (compiled as fit left it) could not take.
+            if [a.shape for a in optimizer_state] == [a.shape for a in self._optimizer_state]:
+                state["_optimizer_state"] = optimizer_state
         return state
 
     def __setstate__(self, state):
@@ -281,6 +287,7 @@ class _MLPMixin:
             self.__dict__["_model"] = model
             self._weights, self._optimizer_state = _read_state(model)
             self._learning_rate = float(np.asarray(model.optimizer.learning_rate))
+            self._seed = 0
 
     # -- the steps of fit -----------------------------------------------------
     def _validate_training_data(self, X, y):
@@ -321,6 +328,12 @@ class _MLPMixin:
         return tuple(int(s) for s in sizes)
 
     def _train_spec(self, n_features: int) -> TrainSpec:
+        if self.clipnorm is not None and self.clipvalue is not None:
+            # Keras' optimizers refuse both; say so before training, not after.
+            raise ValueError(
+                f"clipnorm and clipvalue cannot both be set (got clipnorm={self.clipnorm}, "
+                f"clipvalue={self.clipvalue}); set one of them to None."
+            )
         n_outputs, output_activation, loss = self._output_layer()
         network = NetworkSpec(
             n_features=int(n_features),

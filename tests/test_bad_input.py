@@ -65,6 +65,7 @@ def test_wrong_number_of_features_at_predict():
         ({"validation_fraction": 1.5, "early_stopping": True}, "'validation_fraction' parameter"),
         ({"validation_fraction": 0.0, "early_stopping": True}, "'validation_fraction' parameter"),
         ({"clipnorm": 0.0}, "'clipnorm' parameter"),
+        ({"clipnorm": 1.0, "clipvalue": 0.5}, "clipnorm and clipvalue cannot both be set"),
         ({"units": 0}, "'units' parameter"),
         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive"),
         ({"early_stopping": True, "monitor": "val_auc"}, r"monitor must be one of \['val_loss'"),

@@ -106,3 +106,24 @@ def test_estimator_pickled_with_its_model_still_loads(binary_data):
     old.__setstate__(pickle.loads(pickle.dumps(legacy)))
     np.testing.assert_array_equal(old.predict_proba(X), expected)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).predict_proba(X), expected)
+
+
+def test_model_recompiled_with_another_optimizer_still_pickles(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**SMALL, optimizer="adam").fit(X, y)
+    est.model_.compile(optimizer="sgd", loss="binary_crossentropy")
+    est.model_.fit(X, y, epochs=2, verbose=0)
+    expected = est.predict_proba(X)
+    loaded = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+    assert type(loaded.model_.optimizer).__name__ == "Adam"  # as fit left it
+
+
+def test_model_carries_the_fits_seed(binary_data):
+    X, y = binary_data
+    seeds = {
+        OptimizedMLPClassifier(**{**SMALL, "random_state": r}).fit(X, y).model_
+        .get_layer("hidden_1").kernel_initializer.seed
+        for r in (0, 1)
+    }
+    assert len(seeds) == 2
