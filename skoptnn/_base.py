@@ -30,8 +30,10 @@ from ._network import (
     ACTIVATIONS,
     INITIALIZERS,
     NetworkSpec,
+    assign_values,
     assign_weights,
     build_network,
+    read_values,
     read_weights,
 )
 from ._training import (
@@ -69,7 +71,7 @@ class _SklearnMixinsFirst(type):
 
 def _read_state(model) -> tuple[tuple[list, list], list]:
     """A Keras model's ``(trainable, non_trainable)`` weights and optimizer state, as arrays."""
-    return read_weights(model), [v.numpy() for v in model.optimizer.variables]
+    return read_weights(model), read_values(model.optimizer.variables)
 
 
 def _hidden_property(name: str, reason: str) -> property:
@@ -220,8 +222,7 @@ class _MLPMixin:
         # costs more than training a small network from a compiled graph.
         self.__dict__.pop("_model", None)
         self._weights = result.weights
-        self._optimizer_state = result.optimizer_state
-        self._learning_rate = learning_rate
+        self._optimizer_state = result.optimizer_state  # its learning rate included
         self._seed = seed
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
@@ -248,13 +249,12 @@ class _MLPMixin:
     def _build_model(self):
         spec = self._spec
         model = build_network(spec.network, self._seed)  # the fit's, for get_config()
-        optimizer = make_optimizer(spec.optimizer, self._learning_rate, spec.clipnorm,
-                                   spec.clipvalue)
+        optimizer = make_optimizer(spec.optimizer, spec.clipnorm, spec.clipvalue)
         model.compile(optimizer=optimizer, loss=spec.loss, metrics=list(spec.metrics))
         assign_weights(model, self._weights)
         optimizer.build(model.trainable_variables)
-        for variable, value in zip(optimizer.variables, self._optimizer_state, strict=True):
-            variable.assign(value)
+        # Keras lists the learning rate among the optimizer's variables: this sets it too.
+        assign_values(optimizer.variables, self._optimizer_state)
         return model
 
     def _current_weights(self):
@@ -286,7 +286,6 @@ class _MLPMixin:
         if model is not None:
             self.__dict__["_model"] = model
             self._weights, self._optimizer_state = _read_state(model)
-            self._learning_rate = float(np.asarray(model.optimizer.learning_rate))
             self._seed = 0
 
     # -- the steps of fit -----------------------------------------------------

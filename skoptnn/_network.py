@@ -242,18 +242,24 @@ def initial_weights(model: keras.Model, spec: NetworkSpec, seed: int) -> Weights
     )
 
 
+def read_values(variables) -> list[np.ndarray]:
+    """The values of ``variables``, as arrays."""
+    return [v.numpy() for v in variables]
+
+
+def assign_values(variables, values) -> None:
+    """Set each of ``variables`` to its array in ``values``."""
+    for variable, value in zip(variables, values, strict=True):
+        variable.assign(value)
+
+
 def read_weights(model: keras.Model) -> Weights:
     """``model``'s ``(trainable, non_trainable)`` weights, as arrays."""
-    return (
-        [v.numpy() for v in model.trainable_variables],
-        [v.numpy() for v in model.non_trainable_variables],
-    )
+    return read_values(model.trainable_variables), read_values(model.non_trainable_variables)
 
 
 def assign_weights(model: keras.Model, weights: Weights) -> None:
     """Set ``model``'s weights from ``(trainable, non_trainable)`` arrays."""
     trainable, non_trainable = weights
-    for variables, values in ((model.trainable_variables, trainable),
-                              (model.non_trainable_variables, non_trainable)):
-        for variable, value in zip(variables, values, strict=True):
-            variable.assign(value)
+    assign_values(model.trainable_variables, trainable)
+    assign_values(model.non_trainable_variables, non_trainable)

@@ -34,9 +34,11 @@ from ._network import (
     NetworkSpec,
     Rates,
     Weights,
+    assign_values,
     assign_weights,
     build_network,
     initial_weights,
+    read_values,
     read_weights,
 )
 
@@ -51,17 +53,18 @@ OPTIMIZERS = {
 }
 
 
+@functools.cache
 def default_learning_rate(optimizer: str) -> float:
     """Keras' default learning rate for the optimizer named ``optimizer``."""
     return float(inspect.signature(OPTIMIZERS[optimizer]).parameters["learning_rate"].default)
 
 
-def make_optimizer(optimizer: str, learning_rate: float, clipnorm, clipvalue):
+def make_optimizer(optimizer: str, clipnorm=None, clipvalue=None):
+    """A Keras optimizer of type ``optimizer``, at its default learning rate."""
     # A fixed name: Keras otherwise names each optimizer adam_1, adam_2, ...
     # and TensorFlow keeps ~30 kB per distinct variable name for good.
     return OPTIMIZERS[optimizer](
-        learning_rate=learning_rate, clipnorm=clipnorm, clipvalue=clipvalue,
-        name=f"skoptnn_{optimizer}",
+        clipnorm=clipnorm, clipvalue=clipvalue, name=f"skoptnn_{optimizer}"
     )
 
 
@@ -147,7 +150,7 @@ class _Trainer:
         self.model = build_network(spec.network, seed=0, rates=self.rates)
         self._clipnorm = tf.Variable(1.0, trainable=False, name="clipnorm")
         self._clipvalue = tf.Variable(1.0, trainable=False, name="clipvalue")
-        self.optimizer = OPTIMIZERS[spec.optimizer](name=f"skoptnn_{spec.optimizer}")
+        self.optimizer = make_optimizer(spec.optimizer)
         # Keras reads clipnorm/clipvalue as Python floats while tracing; this
         # instance's clipping reads them from variables instead.
         self.optimizer._clip_gradients = self._clip_gradients
@@ -163,7 +166,7 @@ class _Trainer:
         # tf.function may create variables only on its first trace, and the
         # loop has several traces: create every variable eagerly now.
         self.optimizer.build(self.model.trainable_variables)
-        self._optimizer_init = [v.numpy() for v in self.optimizer.variables]
+        self._optimizer_init = read_values(self.optimizer.variables)
         n_out = spec.network.n_outputs
         x0 = np.zeros((2, spec.network.n_features), np.float32)
         y0 = np.zeros((2, 1 if spec.loss.startswith(("sparse", "binary")) else n_out), np.float32)
@@ -401,8 +404,7 @@ class _Trainer:
         self._clipnorm.assign(spec.clipnorm or 1.0)
         self._clipvalue.assign(spec.clipvalue or 1.0)
         assign_weights(self.model, initial_weights(self.model, spec.network, seed))
-        for v, init in zip(self.optimizer.variables, self._optimizer_init, strict=True):
-            v.assign(init)
+        assign_values(self.optimizer.variables, self._optimizer_init)
         self.optimizer.learning_rate = learning_rate
         self._take_snapshot()
         self._epoch.assign(0)
@@ -468,7 +470,7 @@ class _Trainer:
         return FitResult(
             weights=read_weights(self.model),
             # The optimizer's state too, so the estimator's model_ can keep training.
-            optimizer_state=[v.numpy() for v in self.optimizer.variables],
+            optimizer_state=read_values(self.optimizer.variables),
             history={k: table[:, j].astype(float).tolist() for j, k in enumerate(names)},
             n_epochs=len(table),
             best_epoch=best if early_stopping is not None and best >= 0 else None,
