@@ -389,7 +389,7 @@ class _Trainer:
     # -- driving it ----------------------------------------------------------
     def fit(self, *args, **kwargs) -> FitResult:
         """Train on a free state of this trainer; see :meth:`_fit`."""
-        with _in_use():
+        with _in_use(), _without_graph_rewrites():
             state = self._acquire()
             try:
                 return state._fit(*args, **kwargs)
@@ -481,7 +481,7 @@ class _Trainer:
     def predict(self, weights: Weights, X) -> np.ndarray:
         """The network's outputs for ``X`` with ``weights`` (trainable, non-trainable)."""
         trainable, non_trainable = weights
-        with _in_use():
+        with _in_use(), _without_graph_rewrites():
             return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
 
 
@@ -514,6 +514,32 @@ def _in_use():
     finally:
         with _runtime_lock:
             _active_calls -= 1
+
+
+@contextlib.contextmanager
+def _without_graph_rewrites():
+    """Run this thread's compiled functions without TensorFlow's graph optimiser.
+
+    Grappler spends ~0.1 s rewriting each new training graph on its first call
+    (half of that call's set-up), and for these small dense graphs its
+    rewrites do not make training measurably faster (benchmarks/compile_cost.py).
+    The option is per thread and only covers skoptnn's own calls: the user's
+    other TensorFlow functions keep the optimiser.
+    """
+    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    current = ctx.function_call_options
+    config = config_pb2.ConfigProto.FromString(current.config_proto_serialized)
+    config.graph_options.rewrite_options.disable_meta_optimizer = True
+    ctx.function_call_options = context.FunctionCallOptions(
+        executor_type=current.executor_type, config_proto=config
+    )
+    try:
+        yield
+    finally:
+        ctx.function_call_options = current
 
 
 def _release_runtime_memory(evicted: int, force: bool = False) -> bool:
