@@ -19,11 +19,19 @@ seen (the width changes), so each one compiles.
     ``Model.train_step`` calls them.
 (c) A network whose loop is already compiled, trained 6 times in a row
     against 2 threads x 3 fits: how far the training itself runs in parallel.
+(d) The first-call set-up of (a) again with TensorFlow's graph optimiser
+    (grappler) left on, as it was before skoptnn switched it off for its own
+    calls, and the training time of a compiled loop with it on and off.
+(e) A floor for any TensorFlow engine: a minimal hand-written loop (no Keras:
+    ``tf.matmul`` layers, sigmoid cross-entropy, Adam with clipnorm written
+    out, 60 epochs of shuffled mini-batches of 32, no validation or early
+    stopping), traced and set up without the graph optimiser, like skoptnn's.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import threading
@@ -65,17 +73,22 @@ def _node_count(estimator) -> int:
     return len(graph.node) + sum(len(f.node_def) for f in graph.library.function)
 
 
-def compile_breakdown(X, y, repeats: int) -> list[dict]:
+_LOG: list = []
+
+
+def compile_breakdown(X, y, repeats: int, width: int = 40) -> list[dict]:
+    """(a): each repeat's architectures have a width (``width + r``) not seen before."""
     from skoptnn import OptimizedMLPClassifier
 
-    log: list = []
-    _timed_trainer_runs(log)
-    OptimizedMLPClassifier(epochs=2).fit(X, y)  # process warm-up (autograph, imports)
+    log = _LOG
+    if not log:
+        _timed_trainer_runs(log)
+        OptimizedMLPClassifier(epochs=2).fit(X, y)  # process warm-up (autograph, imports)
     rows = []
     for depth in DEPTHS:
         trace, setup, train, nodes = [], [], [], 0
         for r in range(repeats):
-            params = dict(n_layers=depth, units=40 + r, epochs=60, early_stopping=True,
+            params = dict(n_layers=depth, units=width + r, epochs=60, early_stopping=True,
                           clipnorm=1.0, random_state=r)
             log.clear()
             est = OptimizedMLPClassifier(**params).fit(X, y)
@@ -166,6 +179,95 @@ def thread_scaling(X, y, repeats: int) -> tuple[float, float]:
     return statistics.median(serial), statistics.median(threaded)
 
 
+def with_graph_optimiser(X, y, repeats: int) -> list[dict]:
+    """(d): (a) with skoptnn's calls left to TensorFlow's default graph optimiser."""
+    import contextlib
+
+    from skoptnn import _training
+
+    original = _training._without_graph_rewrites
+    _training._without_graph_rewrites = contextlib.nullcontext
+    try:
+        return compile_breakdown(X, y, repeats, width=80)  # widths (a) did not compile
+    finally:
+        _training._without_graph_rewrites = original
+
+
+def _minimal_run(params: list, slots: list):
+    """(e)'s training loop over ``params`` (kernels, then biases) and Adam ``slots``."""
+    from skoptnn._keras import tf
+
+    step = tf.Variable(0.0)
+    n_layers = len(params) // 2
+
+    def run(X, y, epochs):
+        n = tf.shape(X)[0]
+        n_batches = (n + 31) // 32
+        loss = tf.constant(0.0)
+        for epoch in tf.range(epochs):
+            order = tf.argsort(tf.random.stateless_uniform([n], seed=[0, epoch]))
+            for b in tf.range(n_batches):
+                idx = order[b * 32:(b + 1) * 32]
+                xb, yb = tf.gather(X, idx), tf.gather(y, idx)
+                with tf.GradientTape() as tape:
+                    h = xb
+                    for i in range(n_layers):
+                        h = tf.matmul(h, params[i]) + params[n_layers + i]
+                        if i < n_layers - 1:
+                            h = tf.nn.relu(h)
+                    loss = tf.reduce_mean(
+                        tf.nn.sigmoid_cross_entropy_with_logits(yb, h))
+                grads = tape.gradient(loss, params)
+                step.assign_add(1.0)
+                alpha = 1e-3 * tf.sqrt(1 - 0.999**step) / (1 - 0.9**step)
+                for p, g, (m, v) in zip(params, grads, slots, strict=True):
+                    g = tf.clip_by_norm(g, 1.0)
+                    m.assign_add((g - m) * 0.1)
+                    v.assign_add((tf.square(g) - v) * 0.001)
+                    p.assign_sub(m * alpha / (tf.sqrt(v) + 1e-7))
+        return loss
+
+    return run
+
+
+def minimal_loop(X, y, repeats: int) -> list[dict]:
+    """(e): trace, set-up and training of the smallest TensorFlow loop for this MLP."""
+    from skoptnn._keras import tf
+    from skoptnn._training import _without_graph_rewrites
+
+    X = tf.constant(X, tf.float32)
+    y = tf.constant(np.asarray(y, np.float32).reshape(-1, 1))
+    rng = np.random.default_rng(0)
+    rows = []
+    for depth in (0, *DEPTHS):  # depth 0: warm-up (autograph's first conversions)
+        trace, setup, train = [], [], []
+        for r in range(repeats):
+            sizes = [X.shape[1], *[120 + r] * depth, 1]
+            params = [tf.Variable(rng.normal(0, 0.1, (a, b)).astype(np.float32))
+                      for a, b in itertools.pairwise(sizes)]
+            params += [tf.Variable(np.zeros(b, np.float32)) for b in sizes[1:]]
+            slots = [(tf.Variable(tf.zeros_like(p)), tf.Variable(tf.zeros_like(p)))
+                     for p in params]
+            function = tf.function(_minimal_run(params, slots), input_signature=[
+                tf.TensorSpec([None, X.shape[1]]), tf.TensorSpec([None, 1]),
+                tf.TensorSpec([], tf.int32)])
+            epochs = tf.constant(60)
+            with _without_graph_rewrites():
+                start = time.perf_counter()
+                function.get_concrete_function()
+                traced = time.perf_counter()
+                function(X, y, epochs).numpy()
+                first = time.perf_counter()
+                function(X, y, epochs).numpy()
+                second = time.perf_counter()
+            trace.append(traced - start)
+            setup.append((first - traced) - (second - first))
+            train.append(second - first)
+        rows.append({"depth": depth, "trace": statistics.median(trace),
+                     "setup": statistics.median(setup), "train": statistics.median(train)})
+    return rows[1:]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("path", nargs="?", help="Pima CSV (no header); default: breast cancer")
@@ -185,7 +287,8 @@ def main() -> None:
     print("\n(a) first fit of a new architecture (seconds)")
     print("| hidden layers | trace | first-call set-up | training | graph nodes |")
     print("|---:|---:|---:|---:|---:|")
-    for r in compile_breakdown(X, y, args.repeats):
+    breakdown = compile_breakdown(X, y, args.repeats)
+    for r in breakdown:
         print(f"| {r['depth']} | {r['trace']:.3f} | {r['setup']:.3f} | {r['train']:.3f} "
               f"| {r['nodes']} |")
 
@@ -200,6 +303,19 @@ def main() -> None:
     serial, threaded = thread_scaling(X, y, args.repeats)
     print(f"\n(c) 6 fits of a compiled network: {serial:.2f} s in a row, {threaded:.2f} s "
           f"in 2 threads x 3: {serial / threaded:.2f}x")
+
+    print("\n(d) (a) with TensorFlow's graph optimiser on (seconds; off: as in (a))")
+    print("| hidden layers | first-call set-up, on | off | training, on | off |")
+    print("|---:|---:|---:|---:|---:|")
+    for on, off in zip(with_graph_optimiser(X, y, args.repeats), breakdown, strict=True):
+        print(f"| {on['depth']} | {on['setup']:.3f} | {off['setup']:.3f} | {on['train']:.3f} "
+              f"| {off['train']:.3f} |")
+
+    print("\n(e) the minimal hand-written TensorFlow loop (seconds)")
+    print("| hidden layers | trace | first-call set-up | training |")
+    print("|---:|---:|---:|---:|")
+    for r in minimal_loop(X, y, args.repeats):
+        print(f"| {r['depth']} | {r['trace']:.3f} | {r['setup']:.3f} | {r['train']:.3f} |")
 
 
 if __name__ == "__main__":
