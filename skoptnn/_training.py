@@ -389,7 +389,7 @@ class _Trainer:
     # -- driving it ----------------------------------------------------------
     def fit(self, *args, **kwargs) -> FitResult:
         """Train on a free state of this trainer; see :meth:`_fit`."""
-        with _in_use(), _without_graph_rewrites():
+        with _in_use(), _lean_graph_rewrites():
             state = self._acquire()
             try:
                 return state._fit(*args, **kwargs)
@@ -481,7 +481,7 @@ class _Trainer:
     def predict(self, weights: Weights, X) -> np.ndarray:
         """The network's outputs for ``X`` with ``weights`` (trainable, non-trainable)."""
         trainable, non_trainable = weights
-        with _in_use(), _without_graph_rewrites():
+        with _in_use(), _lean_graph_rewrites():
             return self._forward(trainable, non_trainable, tf.convert_to_tensor(X)).numpy()
 
 
@@ -516,23 +516,30 @@ def _in_use():
             _active_calls -= 1
 
 
-@contextlib.contextmanager
-def _without_graph_rewrites():
-    """Run this thread's compiled functions without TensorFlow's graph optimiser.
+# Grappler passes that cost the most of a new graph's first-call set-up and do
+# not speed up these small dense graphs (benchmarks/compile_cost.py). The rest
+# stay on: function inlining (without it each instantiated loop holds ~5x the
+# memory) and arithmetic simplification (with it, training matches Keras'
+# own Model.fit to float32 round-off).
+_SKIPPED_REWRITES = ("constant_folding", "layout_optimizer", "remapping", "shape_optimization")
 
-    Grappler spends ~0.1 s rewriting each new training graph on its first call
-    (half of that call's set-up), and for these small dense graphs its
-    rewrites do not make training measurably faster (benchmarks/compile_cost.py).
+
+@contextlib.contextmanager
+def _lean_graph_rewrites():
+    """Run this thread's compiled functions with :data:`_SKIPPED_REWRITES` off.
+
     The option is per thread and only covers skoptnn's own calls: the user's
-    other TensorFlow functions keep the optimiser.
+    other TensorFlow functions keep every rewrite.
     """
-    from tensorflow.core.protobuf import config_pb2
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
     from tensorflow.python.eager import context
 
     ctx = context.context()
     current = ctx.function_call_options
     config = config_pb2.ConfigProto.FromString(current.config_proto_serialized)
-    config.graph_options.rewrite_options.disable_meta_optimizer = True
+    rewrites = config.graph_options.rewrite_options
+    for name in _SKIPPED_REWRITES:
+        setattr(rewrites, name, rewriter_config_pb2.RewriterConfig.OFF)
     ctx.function_call_options = context.FunctionCallOptions(
         executor_type=current.executor_type, config_proto=config
     )

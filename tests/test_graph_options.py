@@ -1,9 +1,9 @@
-"""skoptnn's compiled calls skip TensorFlow's graph optimiser, and only they do.
+"""skoptnn's compiled calls skip some of TensorFlow's graph rewrites, and only they do.
 
-Grappler's rewrites cost ~0.1 s on each new architecture's first call and do
-not speed up these small graphs (``benchmarks/compile_cost.py``); the option
-is set per thread, around skoptnn's own calls, so the user's other TensorFlow
-functions are optimised as usual.
+Four of grappler's passes cost much of each new architecture's first-call
+set-up and do not speed up these small graphs (``benchmarks/compile_cost.py``);
+the option is set per thread, around skoptnn's own calls, so the user's other
+TensorFlow functions keep every rewrite.
 """
 
 from __future__ import annotations
@@ -11,16 +11,23 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
-from tensorflow.core.protobuf import config_pb2
+from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
 from tensorflow.python.eager import context
 
 from skoptnn import OptimizedMLPClassifier, _training
 
 
 def _rewrites_disabled() -> bool:
+    """Whether this thread's function calls skip exactly skoptnn's passes."""
     options = context.context().function_call_options
     config = config_pb2.ConfigProto.FromString(options.config_proto_serialized)
-    return config.graph_options.rewrite_options.disable_meta_optimizer
+    rewrites = config.graph_options.rewrite_options
+    off = rewriter_config_pb2.RewriterConfig.OFF
+    skipped = {name for name in _training._SKIPPED_REWRITES if getattr(rewrites, name) == off}
+    kept = ("function_optimization", "arithmetic_optimization")
+    assert not rewrites.disable_meta_optimizer
+    assert all(getattr(rewrites, name) != off for name in kept)
+    return skipped == set(_training._SKIPPED_REWRITES)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +68,7 @@ def test_fit_and_predict_run_without_rewrites_and_restore_the_option(data, monke
 
 def test_option_is_restored_when_the_call_fails():
     before = context.context().function_call_options.config_proto_serialized
-    with pytest.raises(RuntimeError, match="boom"), _training._without_graph_rewrites():
+    with pytest.raises(RuntimeError, match="boom"), _training._lean_graph_rewrites():
         assert _rewrites_disabled()
         raise RuntimeError("boom")
     assert context.context().function_call_options.config_proto_serialized == before
