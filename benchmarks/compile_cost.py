@@ -19,10 +19,12 @@ seen (the width changes), so each one compiles.
     ``Model.train_step`` calls them.
 (c) A network whose loop is already compiled, trained 6 times in a row
     against 2 threads x 3 fits: how far the training itself runs in parallel.
-(d) The first-call set-up of (a) again with all of TensorFlow's graph
-    rewrites (grappler) on, as before skoptnn skipped four of them for its
-    own calls (``skoptnn._training._SKIPPED_REWRITES``), and the training
-    time of a compiled loop with them on and off.
+(d) The first-call set-up, the training time and the memory a new
+    architecture's first fit adds (resident, after garbage collection), with
+    all of TensorFlow's graph rewrites (grappler) on, as before skoptnn
+    skipped four of them for its own calls
+    (``skoptnn._training._SKIPPED_REWRITES``), with skoptnn's set, and with
+    none.
 (e) A floor for any TensorFlow engine: a minimal hand-written loop (no Keras:
     ``tf.matmul`` layers, sigmoid cross-entropy, Adam with clipnorm written
     out, 60 epochs of shuffled mini-batches of 32, no validation or early
@@ -87,12 +89,14 @@ def compile_breakdown(X, y, repeats: int, width: int = 40) -> list[dict]:
         OptimizedMLPClassifier(epochs=2).fit(X, y)  # process warm-up (autograph, imports)
     rows = []
     for depth in DEPTHS:
-        trace, setup, train, nodes = [], [], [], 0
+        trace, setup, train, memory, nodes = [], [], [], [], 0
         for r in range(repeats):
             params = dict(n_layers=depth, units=width + r, epochs=60, early_stopping=True,
                           clipnorm=1.0, random_state=r)
             log.clear()
+            before = _settled_rss()
             est = OptimizedMLPClassifier(**params).fit(X, y)
+            memory.append(_settled_rss() - before)
             OptimizedMLPClassifier(**params).fit(X, y)  # identical work, already compiled
             (first_trace, first_run), (_, second_run) = log
             trace.append(first_trace)
@@ -101,8 +105,21 @@ def compile_breakdown(X, y, repeats: int, width: int = 40) -> list[dict]:
             nodes = _node_count(est)
         rows.append({"depth": depth, "trace": statistics.median(trace),
                      "setup": statistics.median(setup), "train": statistics.median(train),
-                     "nodes": nodes})
+                     "memory": statistics.median(memory), "nodes": nodes})
     return rows
+
+
+def _settled_rss() -> float:
+    """Resident MB after garbage collection and handing freed heap back to the OS."""
+    import gc
+
+    from memory import rss_mb
+
+    from skoptnn._training import _trim_heap
+
+    gc.collect()
+    _trim_heap()
+    return rss_mb()
 
 
 def step_trace_parts(repeats: int) -> list[dict]:
@@ -180,16 +197,32 @@ def thread_scaling(X, y, repeats: int) -> tuple[float, float]:
     return statistics.median(serial), statistics.median(threaded)
 
 
-def with_graph_optimiser(X, y, repeats: int) -> list[dict]:
-    """(d): (a) with skoptnn's calls left to all of TensorFlow's graph rewrites."""
+def with_rewrites(X, y, repeats: int, rewrites: str) -> list[dict]:
+    """(d): (a) with all of grappler's rewrites (``"all"``) or none (``"none"``)."""
     import contextlib
 
     from skoptnn import _training
 
+    @contextlib.contextmanager
+    def no_rewrites():
+        from tensorflow.core.protobuf import config_pb2
+        from tensorflow.python.eager import context
+
+        ctx = context.context()
+        current = ctx.function_call_options
+        config = config_pb2.ConfigProto.FromString(current.config_proto_serialized)
+        config.graph_options.rewrite_options.disable_meta_optimizer = True
+        ctx.function_call_options = context.FunctionCallOptions(
+            executor_type=current.executor_type, config_proto=config)
+        try:
+            yield
+        finally:
+            ctx.function_call_options = current
+
     original = _training._lean_graph_rewrites
-    _training._lean_graph_rewrites = contextlib.nullcontext
-    try:
-        return compile_breakdown(X, y, repeats, width=80)  # widths (a) did not compile
+    _training._lean_graph_rewrites = {"all": contextlib.nullcontext, "none": no_rewrites}[rewrites]
+    try:  # widths that (a) and the other variant did not compile
+        return compile_breakdown(X, y, repeats, width=80 if rewrites == "all" else 120)
     finally:
         _training._lean_graph_rewrites = original
 
@@ -305,12 +338,18 @@ def main() -> None:
     print(f"\n(c) 6 fits of a compiled network: {serial:.2f} s in a row, {threaded:.2f} s "
           f"in 2 threads x 3: {serial / threaded:.2f}x")
 
-    print("\n(d) (a) with all of TensorFlow's graph rewrites (seconds; 'skoptnn': as in (a))")
-    print("| hidden layers | first-call set-up, all | skoptnn | training, all | skoptnn |")
-    print("|---:|---:|---:|---:|---:|")
-    for on, off in zip(with_graph_optimiser(X, y, args.repeats), breakdown, strict=True):
-        print(f"| {on['depth']} | {on['setup']:.3f} | {off['setup']:.3f} | {on['train']:.3f} "
-              f"| {off['train']:.3f} |")
+    print("\n(d) (a) under three sets of TensorFlow's graph rewrites: all of them (TensorFlow's "
+          "default), skoptnn's (all but four; as in (a)), none")
+    print("| hidden layers | rewrites | first-call set-up (s) | training (s) "
+          "| memory of the first fit (MB) |")
+    print("|---:|---|---:|---:|---:|")
+    variants = {"all": with_rewrites(X, y, args.repeats, "all"), "skoptnn": breakdown,
+                "none": with_rewrites(X, y, args.repeats, "none")}
+    for i, depth in enumerate(DEPTHS):
+        for name, rows in variants.items():
+            r = rows[i]
+            print(f"| {depth} | {name} | {r['setup']:.3f} | {r['train']:.3f} "
+                  f"| {r['memory']:.0f} |")
 
     print("\n(e) the minimal hand-written TensorFlow loop (seconds)")
     print("| hidden layers | trace | first-call set-up | training |")
