@@ -68,8 +68,11 @@ def make_optimizer(optimizer: str, clipnorm=None, clipvalue=None):
     )
 
 
-# A deep trainer holds ~9 MB; folds of one candidate reuse one, so a few suffice.
-_CACHE_SIZE = 8
+# Folds of one candidate reuse one trainer, so a few suffice. A 10-layer one
+# holds ~35 MB once run (benchmarks/compile_cost.py), and joblib's process
+# workers restart, losing every compiled graph, once they grow 300 MB past
+# their first task: 4 deep trainers stay well below that.
+_CACHE_SIZE = 4
 _SCORES = {"accuracy", "auc", "r2_score"}
 
 
