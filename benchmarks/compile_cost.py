@@ -81,7 +81,7 @@ _LOG: list = []
 
 def compile_breakdown(X, y, repeats: int, width: int = 40) -> list[dict]:
     """(a): each repeat's architectures have a width (``width + r``) not seen before."""
-    from skoptnn import OptimizedMLPClassifier
+    from skoptnn import OptimizedMLPClassifier, _training
 
     log = _LOG
     if not log:
@@ -94,6 +94,7 @@ def compile_breakdown(X, y, repeats: int, width: int = 40) -> list[dict]:
             params = dict(n_layers=depth, units=width + r, epochs=60, early_stopping=True,
                           clipnorm=1.0, random_state=r)
             log.clear()
+            _training.clear_cache()  # no eviction may free memory during the fit
             before = _settled_rss()
             est = OptimizedMLPClassifier(**params).fit(X, y)
             memory.append(_settled_rss() - before)

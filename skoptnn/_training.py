@@ -520,11 +520,23 @@ def _in_use():
 
 
 # Grappler passes that cost the most of a new graph's first-call set-up and do
-# not speed up these small dense graphs (benchmarks/compile_cost.py). The rest
-# stay on: function inlining (without it each instantiated loop holds ~5x the
-# memory) and arithmetic simplification (with it, training matches Keras'
-# own Model.fit to float32 round-off).
+# not speed up these small dense graphs (benchmarks/compile_cost.py (d)). The
+# rest stay on: with no rewrites at all a new architecture's first fit holds
+# about twice the memory, and arithmetic simplification keeps training equal
+# to Keras' own Model.fit to float32 round-off.
 _SKIPPED_REWRITES = ("constant_folding", "layout_optimizer", "remapping", "shape_optimization")
+
+
+@functools.lru_cache(maxsize=8)
+def _lean_call_options(config_proto: bytes, executor_type: str | None):
+    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+    from tensorflow.python.eager import context
+
+    config = config_pb2.ConfigProto.FromString(config_proto)
+    rewrites = config.graph_options.rewrite_options
+    for name in _SKIPPED_REWRITES:
+        setattr(rewrites, name, rewriter_config_pb2.RewriterConfig.OFF)
+    return context.FunctionCallOptions(executor_type=executor_type, config_proto=config)
 
 
 @contextlib.contextmanager
@@ -534,17 +546,12 @@ def _lean_graph_rewrites():
     The option is per thread and only covers skoptnn's own calls: the user's
     other TensorFlow functions keep every rewrite.
     """
-    from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
     from tensorflow.python.eager import context
 
     ctx = context.context()
     current = ctx.function_call_options
-    config = config_pb2.ConfigProto.FromString(current.config_proto_serialized)
-    rewrites = config.graph_options.rewrite_options
-    for name in _SKIPPED_REWRITES:
-        setattr(rewrites, name, rewriter_config_pb2.RewriterConfig.OFF)
-    ctx.function_call_options = context.FunctionCallOptions(
-        executor_type=current.executor_type, config_proto=config
+    ctx.function_call_options = _lean_call_options(
+        current.config_proto_serialized, current.executor_type
     )
     try:
         yield
