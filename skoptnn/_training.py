@@ -69,7 +69,7 @@ def make_optimizer(optimizer: str, clipnorm=None, clipvalue=None):
 
 
 # Folds of one candidate reuse one trainer, so a few suffice. A 10-layer one
-# holds ~35 MB once run (benchmarks/compile_cost.py), and joblib's process
+# holds ~30 MB once run (benchmarks/compile_cost.py (d)), and joblib's process
 # workers restart, losing every compiled graph, once they grow 300 MB past
 # their first task: 4 deep trainers stay well below that.
 _CACHE_SIZE = 4
