@@ -13,9 +13,12 @@ regularization`` keeps the network fixed and tunes only learning rate, dropout,
 L2, clipnorm and batch size, which skoptnn's compiled graph reads from
 variables: each process compiles once for the whole search.
 
-The search: ``make_pipeline(StandardScaler(), OptimizedMLPClassifier(...))``
-(early stopping, at most 60 epochs), ``classifier_space()``, ``n_iter=16``,
-``cv=3``, ``n_points=2``, ``random_state=0``. ``n_points=2`` in every mode, so
+The search: ``make_pipeline(FunctionTransformer(_record_pid), StandardScaler(),
+OptimizedMLPClassifier(...))`` (early stopping, at most 60 epochs),
+``classifier_space()``, ``n_iter=16``, ``cv=3``, ``n_points=2``,
+``random_state=0``. The first step passes the data through and notes which
+process runs it, so each run reports how many worker processes did the work
+(more than 2 means loky restarted a worker). ``n_points=2`` in every mode, so
 all modes ask the optimizer for the same number of points per round and the
 only difference is where the 6 fits of a round run:
 
@@ -76,6 +79,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -103,14 +107,27 @@ def _warm_worker() -> int:
 REGULARIZATION = ["learning_rate", "dropout", "l2", "clipnorm", "batch_size"]
 
 
+_PIDS_ENV = "SEARCH_SCALING_PIDS"
+
+
+def _record_pid(X):
+    """Pass-through first pipeline step: note which process fits or scores."""
+    path = os.environ.get(_PIDS_ENV)
+    if path:
+        with open(path, "a") as f:
+            f.write(f"{os.getpid()}\n")
+    return X
+
+
 def make_search(n_jobs: int, space: str = "full"):
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
     from skopt import BayesSearchCV
 
     from skoptnn import OptimizedMLPClassifier, classifier_space
 
     pipe = make_pipeline(
+        FunctionTransformer(_record_pid),
         StandardScaler(),
         OptimizedMLPClassifier(epochs=EPOCHS, early_stopping=True, random_state=0),
     )
@@ -227,8 +244,14 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
     warnings.filterwarnings("ignore")  # skopt's "point already evaluated" and the like
     result = {"mode": mode}
     optimizer_log: dict = {}
+    # Set before any worker starts, so that every worker inherits it.
+    pids = Path(tempfile.mkdtemp()) / "pids"
+    os.environ[_PIDS_ENV] = str(pids)
     with _timed_optimizer(optimizer_log):
         result["seconds"] = _search_in_mode(search, X, y, spec, result)
+    # Processes other than this one that fitted or scored: 2 for two workers,
+    # more if a worker was restarted (joblib's loky does, on memory growth).
+    result["worker_processes"] = len(set(pids.read_text().split()) - {str(os.getpid())})
     result["ask_tell_seconds"] = sum(optimizer_log.values())
     result["refit_seconds"] = float(search.refit_time_)
     result["score_seconds"] = float(np.sum(search.cv_results_["mean_score_time"]) * CV)
@@ -289,7 +312,8 @@ def main() -> None:
             r = spawn(mode, data, args.space)
             results.setdefault(mode, []).append(r)
             print(f"  {mode:<30} {r['seconds']:7.1f} s  best CV {r['best_score']:.3f}  "
-                  f"TF threads per worker {r['worker_threads']}", flush=True)
+                  f"TF threads per worker {r['worker_threads']}  "
+                  f"worker processes that ran fits {r['worker_processes']}", flush=True)
 
     median = {m: statistics.median(r["seconds"] for r in rs) for m, rs in results.items()}
     base = median.get("serial")
@@ -297,12 +321,14 @@ def main() -> None:
         return statistics.median(r[key] for r in results[mode])
 
     print("\n| mode | median wall time (s) | speed-up vs serial | CV fit time, summed (s) "
-          "| ask + tell (s) | refit (s) |")
-    print("|---|---:|---:|---:|---:|---:|")
+          "| ask + tell (s) | refit (s) | worker processes, most in a run |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for mode, seconds in median.items():
         ratio = f"{base / seconds:.2f}x" if base else "-"
+        workers = max(r["worker_processes"] for r in results[mode])
         print(f"| {mode} | {seconds:.1f} | {ratio} | {med(mode, 'fit_seconds'):.1f} "
-              f"| {med(mode, 'ask_tell_seconds'):.1f} | {med(mode, 'refit_seconds'):.2f} |")
+              f"| {med(mode, 'ask_tell_seconds'):.1f} | {med(mode, 'refit_seconds'):.2f} "
+              f"| {workers} |")
     starts = [r["worker_start_seconds"] for rs in results.values() for r in rs
               if "worker_start_seconds" in r]
     if starts:
