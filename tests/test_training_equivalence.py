@@ -70,7 +70,7 @@ def test_reference_network_is_reproducible(data):
     """``build_network(spec, seed)`` is deterministic, so the reference can be rebuilt.
 
     (That it starts from the estimator's *own* initial weights is proven by the
-    bit-for-bit equal unshuffled loss curves below.)
+    unshuffled loss curves below, equal to float32 round-off.)
     """
     X, y = data
     est = OptimizedMLPClassifier(hidden_layer_sizes=(16, 16), epochs=1, random_state=0)
