@@ -528,15 +528,18 @@ _SKIPPED_REWRITES = ("constant_folding", "layout_optimizer", "remapping", "shape
 
 
 @functools.lru_cache(maxsize=8)
-def _lean_call_options(config_proto: bytes, executor_type: str | None):
+def _lean_config(config_proto: bytes):
+    """``config_proto`` (a serialized ConfigProto) with :data:`_SKIPPED_REWRITES` off.
+
+    Never mutated: FunctionCallOptions only serializes it.
+    """
     from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
-    from tensorflow.python.eager import context
 
     config = config_pb2.ConfigProto.FromString(config_proto)
     rewrites = config.graph_options.rewrite_options
     for name in _SKIPPED_REWRITES:
         setattr(rewrites, name, rewriter_config_pb2.RewriterConfig.OFF)
-    return context.FunctionCallOptions(executor_type=executor_type, config_proto=config)
+    return config
 
 
 @contextlib.contextmanager
@@ -550,8 +553,10 @@ def _lean_graph_rewrites():
 
     ctx = context.context()
     current = ctx.function_call_options
-    ctx.function_call_options = _lean_call_options(
-        current.config_proto_serialized, current.executor_type
+    # A fresh options object per call: TensorFlow's context managers mutate them.
+    ctx.function_call_options = context.FunctionCallOptions(
+        executor_type=current.executor_type,
+        config_proto=_lean_config(current.config_proto_serialized),
     )
     try:
         yield
