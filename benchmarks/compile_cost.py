@@ -200,32 +200,21 @@ def thread_scaling(X, y, repeats: int) -> tuple[float, float]:
 
 def with_rewrites(X, y, repeats: int, rewrites: str) -> list[dict]:
     """(d): (a) with all of grappler's rewrites (``"all"``) or none (``"none"``)."""
-    import contextlib
+    from tensorflow.core.protobuf import config_pb2
 
     from skoptnn import _training
 
-    @contextlib.contextmanager
-    def no_rewrites():
-        from tensorflow.core.protobuf import config_pb2
-        from tensorflow.python.eager import context
+    def config(serialized: bytes):  # in place of skoptnn's: the caller's, or none
+        proto = config_pb2.ConfigProto.FromString(serialized)
+        proto.graph_options.rewrite_options.disable_meta_optimizer = rewrites == "none"
+        return proto
 
-        ctx = context.context()
-        current = ctx.function_call_options
-        config = config_pb2.ConfigProto.FromString(current.config_proto_serialized)
-        config.graph_options.rewrite_options.disable_meta_optimizer = True
-        ctx.function_call_options = context.FunctionCallOptions(
-            executor_type=current.executor_type, config_proto=config)
-        try:
-            yield
-        finally:
-            ctx.function_call_options = current
-
-    original = _training._lean_graph_rewrites
-    _training._lean_graph_rewrites = {"all": contextlib.nullcontext, "none": no_rewrites}[rewrites]
+    original = _training._lean_config
+    _training._lean_config = config
     try:  # widths that (a) and the other variant did not compile
         return compile_breakdown(X, y, repeats, width=80 if rewrites == "all" else 120)
     finally:
-        _training._lean_graph_rewrites = original
+        _training._lean_config = original
 
 
 def _minimal_run(params: list, slots: list):
