@@ -61,7 +61,9 @@ Protocol (identical for every method):
 * Every method is a ``StandardScaler`` pipeline (keras-tuner: a scaler fitted
   on the outer training fold only).
 * Seeds: outer fold ``k`` uses ``random_state=k`` for the search, the inner
-  splits and the estimators.
+  splits and the estimators (``k + N`` with ``--seed-offset N``: the same outer
+  folds searched with other seeds, to see how much of a result is the
+  search's own randomness).
 
 Why 4 outer x 2 inner folds and 20 Keras epochs: timing samples (outer fold 0
 of every dataset, full budget, 2 workers; CPU seconds, so that other users'
@@ -499,7 +501,7 @@ def _warm_up() -> None:
 
 
 def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
-             budget: Budget) -> dict:
+             budget: Budget, seed_offset: int = 0) -> dict:
     """Tune ``method`` on one outer training fold and score it on the test fold.
 
     Only ``X_tr, y_tr`` reach the search; ``X_te`` is predicted once at the end.
@@ -513,7 +515,7 @@ def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
     # from an earlier task in this worker.
     clear_cache()
     keras.backend.clear_session()
-    seed = fold
+    seed = fold + seed_offset
     n_classes = len(np.unique(y_tr))
     from threadpoolctl import threadpool_limits
 
@@ -561,7 +563,7 @@ def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
     else:
         auc = roc_auc_score(y_te, proba, multi_class="ovr", labels=classes)
     return {"method": method, "dataset": dataset, "fold": fold, "seconds": seconds,
-            "cpu_seconds": cpu_seconds,
+            "cpu_seconds": cpu_seconds, "seed": seed,
             "accuracy": float(accuracy_score(y_te, y_pred)), "roc_auc": float(auc),
             "n_train": len(y_tr), "n_test": len(y_te), "pid": os.getpid(), **out}
 
@@ -572,7 +574,7 @@ def _plain(value):
 
 # -- running everything ----------------------------------------------------------------
 def run(methods, datasets, budget: Budget, pima: str | Path | None, n_jobs: int,
-        log=print) -> list[dict]:
+        log=print, seed_offset: int = 0) -> list[dict]:
     """Run every (method, dataset, outer fold) task; return one record per task."""
     from joblib import Parallel, delayed
 
@@ -590,7 +592,7 @@ def run(methods, datasets, budget: Budget, pima: str | Path | None, n_jobs: int,
             os.environ.setdefault(key, value)
     records = []
     results = Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(
-        delayed(run_task)(*task, budget) for task in tasks)
+        delayed(run_task)(*task, budget, seed_offset) for task in tasks)
     for record in results:
         records.append(record)
         log(f"[{len(records):>3}/{len(tasks)}] {record['dataset']:<13} {record['method']:<18} "
@@ -724,7 +726,7 @@ def goals(rows: list[dict], elapsed: float, quick: bool) -> list[str]:
 
 
 def report(rows, records, budget: Budget, args_line: str, elapsed: float, load_start,
-           notes: list[str], quick: bool) -> str:
+           notes: list[str], quick: bool, seed_offset: int = 0) -> str:
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# skoptnn against other tuned classifiers (nested cross-validation)"
@@ -740,6 +742,8 @@ def report(rows, records, budget: Budget, args_line: str, elapsed: float, load_s
         f"- {budget.n_outer} outer folds (`StratifiedKFold(shuffle=True, random_state=0)`, the "
         "same for every method); the search runs inside each outer training fold and the "
         "outer test fold is only used to score the refitted best model.",
+        "- seeds of the searches, inner splits and estimators: outer fold number"
+        + (f" + {seed_offset} (`--seed-offset`)" if seed_offset else "") + ".",
         f"- {budget.n_candidates} candidate configurations per search; inner "
         f"`StratifiedKFold({budget.inner_cv}, shuffle=True)` for the `BayesSearchCV` methods "
         "(scikit-optimize defaults: 10 random starts, then a Gaussian process, "
@@ -863,6 +867,9 @@ def benchmark(argv: list[str] | None = None) -> dict:
     parser.add_argument("--methods", nargs="+", type=_method, default=None,
                         metavar="METHOD", help="any of: " + ", ".join(SLUGS)
                         + " (default: all)")
+    parser.add_argument("--seed-offset", type=int, default=0, metavar="N",
+                        help="seed every search with outer fold + N instead of the fold "
+                        "(same outer folds): measures the search's own randomness")
     args = parser.parse_args(argv)
     if args.n_jobs < 1:
         parser.error("--n-jobs must be >= 1")
@@ -898,13 +905,13 @@ def benchmark(argv: list[str] | None = None) -> dict:
     print(f"{len(methods)} methods x {len(datasets)} datasets x {budget.n_outer} outer folds, "
           f"{budget.n_candidates} candidates each, {args.n_jobs} worker process(es)",
           flush=True)
-    records = run(methods, datasets, budget, pima, args.n_jobs)
+    records = run(methods, datasets, budget, pima, args.n_jobs, seed_offset=args.seed_offset)
     rows = summarize(records, budget)
     elapsed = time.perf_counter() - start
     args_line = "python benchmarks/compare.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     text = report(rows, records, budget, args_line.strip(), elapsed, load_start, notes,
-                  args.quick)
+                  args.quick, args.seed_offset)
     (out_dir / "results.md").write_text(text)
     plot(rows, out_dir / "compare.png",
          f"Nested CV: {budget.n_outer} outer folds, {budget.n_candidates} candidates per search"

@@ -128,3 +128,14 @@ def test_depth_width_adapter_clones(compare):
     fitted = clone(est).fit(X, y)
     assert fitted.mlp_.hidden_layer_sizes == (7, 7, 7)
     assert fitted.predict_proba(X).shape == (60, 2)
+
+
+def test_seed_offset_reseeds_the_search_not_the_outer_folds(compare):
+    X, y = compare.load_dataset("wine")
+    train, test = compare.outer_splits(y, 2)[1]
+    args = ("LogisticRegression", "wine", 1, X[train], y[train], X[test], y[test], compare.QUICK)
+    plain = compare.run_task(*args)
+    shifted = compare.run_task(*args, seed_offset=5)
+    assert (plain["seed"], shifted["seed"]) == (1, 6)
+    # Same outer training fold either way: only the search's randomness moves.
+    np.testing.assert_array_equal(plain["scaler_mean"], shifted["scaler_mean"])
