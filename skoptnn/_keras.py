@@ -35,6 +35,13 @@ def _quiet_stderr():
         os.close(devnull)
 
 
+# Checked before importing Keras: with another backend Keras would first try to
+# import it and fail with its own error if that framework is not installed.
+if os.environ.get("KERAS_BACKEND", "tensorflow") not in ("", "tensorflow"):
+    raise ImportError(
+        f"skoptnn trains with TensorFlow; KERAS_BACKEND={os.environ['KERAS_BACKEND']!r} "
+        "is not supported. Unset KERAS_BACKEND."
+    )
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 with _quiet_stderr():
     import keras

@@ -63,9 +63,10 @@ def _build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")
     tune.add_argument(
         "--parallel", choices=["threads", "processes"], default="threads",
-        help="with --n-jobs > 1: threads share each architecture's compiled graph, "
-             "processes compile it in each worker (default: threads; measured faster "
-             "in benchmarks/search_scaling.py)",
+        help="with --n-jobs > 1: threads share each architecture's compiled graph and "
+             "start at once; processes compile it in each worker and first import "
+             "TensorFlow there (a few seconds), then ran full-space searches 5-10%% "
+             "faster in benchmarks/search_scaling.py (default: threads)",
     )
     tune.add_argument("--scoring", default="accuracy",
                       help="scikit-learn scorer name (default: accuracy)")

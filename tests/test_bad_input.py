@@ -122,3 +122,18 @@ def test_string_features_are_rejected_with_a_clear_error():
     X[0, 0] = "abc"
     with pytest.raises(ValueError, match="could not convert string to float"):
         OptimizedMLPClassifier(**SMALL).fit(X, y)
+
+
+def test_other_keras_backend_is_refused_by_name():
+    import os
+    import subprocess
+    import sys
+
+    # jax is not installed here: without skoptnn's own check, Keras would fail
+    # first with "No module named 'jax'", which does not say what to change.
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    code = "import skoptnn; skoptnn.OptimizedMLPClassifier().fit([[0.0], [1.0]], [0, 1])"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode != 0
+    assert "ImportError: skoptnn trains with TensorFlow; KERAS_BACKEND='jax'" in result.stderr
