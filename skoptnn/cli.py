@@ -7,6 +7,7 @@ TensorFlow is imported inside the commands, never at module level, so that
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -26,6 +27,14 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _n_jobs(text: str) -> int:
+    value = int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be >= 1, or negative to count back from all "
+                                          "cores (-1: every core), not 0")
     return value
 
 
@@ -60,7 +69,8 @@ def _build_parser() -> argparse.ArgumentParser:
                       help="configurations to try (default: 30; 15 for the demo)")
     tune.add_argument("--cv", type=_positive_int,
                       help="cross-validation folds (default: 5)")
-    tune.add_argument("--n-jobs", type=int, default=1, help="parallel fits (default: 1)")
+    tune.add_argument("--n-jobs", type=_n_jobs, default=1,
+                      help="parallel fits; -1 for one per core (default: 1)")
     tune.add_argument(
         "--parallel", choices=["threads", "processes"], default="threads",
         help="with --n-jobs > 1: threads share each architecture's compiled graph and "
@@ -138,20 +148,30 @@ def _load_tune_data(args: argparse.Namespace):
     return frame, args.target
 
 
+def _plain(value):
+    # numpy scalars print as np.int64(3) under repr; users wrote 3.
+    return value.item() if hasattr(value, "item") else value
+
+
 def _check_target(y) -> None:
     from sklearn.utils.multiclass import type_of_target
 
     counts = y.value_counts()
     if len(counts) < 2:
-        only = f" (only {counts.index[0]!r})" if len(counts) else ""
+        only = f" (only {_plain(counts.index[0])!r})" if len(counts) else ""
         raise CLIError(f"target {y.name!r} needs at least 2 classes, found {len(counts)}{only}")
     if type_of_target(y) == "continuous":
         raise CLIError(
             f"target {y.name!r} looks continuous (float values); tune trains a classifier"
         )
+    if counts.min() < 2 and len(counts) > len(y) // 2:
+        raise CLIError(
+            f"target {y.name!r} has {len(counts)} distinct values in {len(y)} rows: it looks "
+            "like a regression target, but tune trains a classifier"
+        )
     if counts.min() < 2:
         raise CLIError(
-            f"class {counts.idxmin()!r} of {y.name!r} has a single row; every class needs "
+            f"class {_plain(counts.idxmin())!r} of {y.name!r} has a single row; every class needs "
             "at least 2 for the stratified test split"
         )
 
@@ -197,9 +217,12 @@ def _tune(args: argparse.Namespace) -> int:
     epochs = args.epochs or (60 if demo else 100)
 
     frame, target = _load_tune_data(args)
+    n_rows = len(frame)
     frame = frame.dropna(subset=[target])
     if frame.empty:
         raise CLIError(f"target column {target!r} has no values")
+    if len(frame) < n_rows:
+        print(f"Dropped {n_rows - len(frame)} of {n_rows} rows with no value in {target!r}.")
     X = frame.drop(columns=[target])
     y = frame[target]
     if X.shape[1] == 0:
@@ -220,6 +243,14 @@ def _tune(args: argparse.Namespace) -> int:
 
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
+    # train_test_split's own error for this does not name the option to change.
+    n_test = math.ceil(args.test_size * len(y))
+    n_classes = y.nunique()
+    if min(n_test, len(y) - n_test) < n_classes:
+        raise CLIError(
+            f"--test-size {args.test_size} leaves {n_test} test and {len(y) - n_test} training "
+            f"rows of {len(y)}; each split needs at least one row per class ({n_classes})"
+        )
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=args.test_size, stratify=y, random_state=args.random_state
     )
@@ -305,6 +336,22 @@ def _load_model(path: str):
     return model
 
 
+def _check_numeric(model, X, path: str) -> None:
+    """Name a column that was numeric in training but holds text in ``X``."""
+    import pandas as pd
+
+    transformers = model.named_steps["preprocess"].transformers_
+    numeric = next((cols for name, _, cols in transformers if name == "numeric"), [])
+    for column in numeric:
+        values = X[column]
+        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        if bad.any():
+            raise CLIError(
+                f"column {column!r} was numeric in training but {path} has non-numeric "
+                f"values in it, e.g. {_plain(values[bad].iloc[0])!r}"
+            )
+
+
 def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -315,6 +362,7 @@ def _predict(args: argparse.Namespace) -> int:
     if missing:
         raise CLIError(f"{args.data} lacks the model's columns: {', '.join(map(str, missing))}")
     X = frame[expected]  # drops the target and any other column the model did not see
+    _check_numeric(model, X, args.data)
     result = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
     proba = model.predict_proba(X)
     for i, label in enumerate(model.classes_):

@@ -163,3 +163,13 @@ def test_tune_in_threads_trains_in_this_process(csv_path, tmp_path):
     # left only the refit's trainer here).
     assert len(_training._trainers) >= 2
     assert len(pd.read_csv(out / "trials.csv")) == 2
+
+
+def test_tune_says_it_dropped_rows_without_a_target(csv_path, tmp_path, capsys):
+    frame = pd.read_csv(csv_path)
+    frame.loc[[0, 5, 9], "label"] = np.nan
+    path = tmp_path / "gaps.csv"
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "label", "--output", str(tmp_path / "o"),
+                 *TINY]) == 0
+    assert "Dropped 3 of 120 rows with no value in 'label'." in capsys.readouterr().out
