@@ -45,6 +45,9 @@ from ._training import (
     make_optimizer,
 )
 
+# The compiled loop counts epochs in int32.
+_INT32_MAX = 2**31 - 1
+
 
 class DivergenceWarning(UserWarning):
     """Training stopped because the loss became NaN or infinite."""
@@ -100,12 +103,12 @@ class _MLPMixin:
         "learning_rate": [None, Interval(Real, 0, None, closed="neither")],
         "clipnorm": [None, Interval(Real, 0, None, closed="neither")],
         "clipvalue": [None, Interval(Real, 0, None, closed="neither")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, _INT32_MAX, closed="both")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "shuffle": ["boolean"],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "patience": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, _INT32_MAX, closed="both")],
         "min_delta": [Interval(Real, 0, None, closed="left")],
         "monitor": [str],
         "random_state": ["random_state"],
@@ -204,7 +207,7 @@ class _MLPMixin:
                 f"Training diverged: the loss became non-finite at epoch "
                 f"{result.diverged_epoch + 1}, so training stopped and kept the weights "
                 f"of epoch {result.diverged_epoch}. Lower learning_rate "
-                f"(now {self.learning_rate}) or set clipnorm=1.0.",
+                f"(now {learning_rate:g}) or set clipnorm=1.0.",
                 DivergenceWarning,
                 stacklevel=3,
             )
@@ -294,9 +297,7 @@ class _MLPMixin:
             self, X, y, accept_sparse=("csr", "csc", "coo"), dtype=(np.float32, np.float64),
             multi_output=self._multi_output, y_numeric=not self._is_classifier,
         )
-        if sp.issparse(X):
-            X = X.toarray()
-        return np.asarray(X, dtype=np.float32), y
+        return _as_float32(X), y
 
     def _sample_weight(self, X, y, sample_weight):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32, copy=True)
@@ -372,7 +373,8 @@ class _MLPMixin:
                     "early_stopping=True holds out a stratified validation set "
                     f"(validation_fraction={self.validation_fraction}), which needs at least "
                     f"2 samples of every class; class {labels[counts.argmin()].item()!r} has "
-                    f"{counts.min()}. Provide more samples or set early_stopping=False."
+                    f"{counts.min()} with non-zero weight. Provide more samples or set "
+                    "early_stopping=False."
                 )
         try:
             X_tr, X_val, y_tr, y_val, w_tr, w_val = train_test_split(
@@ -395,10 +397,25 @@ class _MLPMixin:
             self, X, reset=False, accept_sparse=("csr", "csc", "coo"),
             dtype=(np.float32, np.float64),
         )
-        if sp.issparse(X):
-            X = X.toarray()
-        X = np.asarray(X, dtype=np.float32)
+        X = _as_float32(X)
         return get_trainer(self._spec).predict(self._current_weights(), X)
 
     def __sklearn_is_fitted__(self):
         return "_weights" in self.__dict__
+
+
+def _as_float32(X) -> np.ndarray:
+    """``X`` (validated, float32 or float64, maybe sparse) as the network's dense float32."""
+    if sp.issparse(X):
+        X = X.toarray()
+    try:
+        # The network computes in float32: a finite float64 beyond its range
+        # would silently become inf there.
+        with np.errstate(over="raise"):
+            return np.asarray(X, dtype=np.float32)
+    except FloatingPointError:
+        raise ValueError(
+            f"X has values too large for float32, the precision the network computes in "
+            f"(largest magnitude {np.abs(X).max():.3g}, float32 holds up to "
+            f"{np.finfo(np.float32).max:.3g}). Rescale X, e.g. with StandardScaler."
+        ) from None

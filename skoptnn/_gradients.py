@@ -24,7 +24,7 @@ _REMEDIES = (
 
 
 class GradientWarning(UserWarning):
-    """Gradients vanished or exploded during a fit with ``monitor_gradients=True``."""
+    """Gradients vanished, exploded or were all zero in a fit with ``monitor_gradients=True``."""
 
 
 def norm_tables(norms: np.ndarray, layer_names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -55,6 +55,12 @@ def diagnose(raw: pd.DataFrame) -> str | None:
             f"Exploding gradients: the gradient norm of layer {raw.columns[col]!r} reached "
             f"{peak:.3g} at epoch {epoch + 1} (over {EXPLODING_NORM:g}). Lower "
             f"learning_rate, or set clipnorm=1.0 or clipvalue=0.5. {_REMEDIES}."
+        )
+    if not values.any():
+        return (
+            "No gradient: every layer's kernel gradient is exactly zero, so the network "
+            "does not learn. kernel_initializer='zeros' does this with relu or tanh (every "
+            "hidden unit starts, and stays, identical); use 'auto'."
         )
     if raw.shape[1] < 2:
         return None

@@ -457,6 +457,8 @@ class _Trainer:
             out = out.numpy()
             rows.append(out)
             done += len(out)
+            if len(out) == 0:  # never for n >= 1; guards against spinning forever
+                break
             if verbose:
                 logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1], strict=True))
                 print(f"Epoch {done}/{epochs} - {logs}", flush=True)

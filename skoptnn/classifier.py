@@ -93,8 +93,9 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         0 is silent; 1 prints one line per epoch.
     monitor_gradients : bool, default=False
         Record each Dense layer's kernel gradient norm every epoch in
-        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish
-        or explode. Off by default: it runs a slower training step.
+        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,
+        explode or are exactly zero (as after ``kernel_initializer="zeros"``).
+        Off by default: it runs a slower training step.
 
     Attributes
     ----------
@@ -232,7 +233,17 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
     def _sample_weight(self, X, y, sample_weight):
         sample_weight = super()._sample_weight(X, y, sample_weight)
         if self.class_weight is not None:
+            if isinstance(self.class_weight, dict):
+                bad = {k: v for k, v in self.class_weight.items()
+                       if not (np.isfinite(v) and v >= 0)}
+                if bad:
+                    raise ValueError(
+                        f"class_weight must map classes to finite non-negative weights; got {bad}."
+                    )
             sample_weight *= compute_sample_weight(self.class_weight, y).astype(np.float32)
+            if not sample_weight.any():
+                raise ValueError("class_weight gives every sample a zero weight: nothing to "
+                                 "train on.")
         return sample_weight
 
     def _stratify(self, y):

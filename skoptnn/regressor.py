@@ -80,8 +80,9 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         0 is silent; 1 prints one line per epoch.
     monitor_gradients : bool, default=False
         Record each Dense layer's kernel gradient norm every epoch in
-        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish
-        or explode. Off by default: it runs a slower training step.
+        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,
+        explode or are exactly zero (as after ``kernel_initializer="zeros"``).
+        Off by default: it runs a slower training step.
 
     Attributes
     ----------
@@ -200,9 +201,16 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         self._y_ndim = y.ndim
         y2d = y.reshape(len(y), -1)
         self.n_outputs_ = y2d.shape[1]
-        # Constant targets have zero spread: scale them by 1 instead.
-        scale = y2d.std(axis=0)
-        self._y_mean = y2d.mean(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean = y2d.mean(axis=0)
+            spread = np.abs(y2d - mean).max(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(spread).all()):
+            raise ValueError("y has values too large to standardise in float64; rescale y.")
+        # Divided by the largest deviation before squaring: y ~ 1e200 would
+        # overflow np.std. Constant targets have zero spread: scale them by 1.
+        unit = np.where(spread > 0, spread, 1.0)
+        scale = unit * ((y2d - mean) / unit).std(axis=0)
+        self._y_mean = mean
         self._y_scale = np.where(scale > 0, scale, 1.0)
         return ((y2d - self._y_mean) / self._y_scale).astype(np.float32)
 

@@ -29,8 +29,10 @@ def assert_unfitted(est):
         (lambda X, y: (X, np.linspace(0, 1, len(y))), "continuous"),
         (lambda X, y: (X, y[:-3]), "inconsistent numbers of samples"),
         (lambda X, y: (X[:0], y[:0]), "0 sample"),
+        # Finite in float64, infinite in the network's float32.
+        (lambda X, y: (np.where(np.eye(*X.shape, dtype=bool), 1e39, X), y), "too large for"),
     ],
-    ids=["nan", "inf", "one-class", "continuous-y", "length-mismatch", "empty"],
+    ids=["nan", "inf", "one-class", "continuous-y", "length-mismatch", "empty", "float32-max"],
 )
 def test_bad_data_raises_and_leaves_estimator_unfitted(make, match):
     X, y = make(*rng_data())
@@ -70,6 +72,12 @@ def test_wrong_number_of_features_at_predict():
         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive"),
         ({"early_stopping": True, "monitor": "val_auc"}, r"monitor must be one of \['val_loss'"),
         ({"class_weight": "balance"}, "'class_weight' parameter"),
+        # The compiled loop counts in int32: 2**31 would wrap around.
+        ({"epochs": 2**31}, "'epochs' parameter"),
+        ({"early_stopping": True, "patience": 2**31}, "'patience' parameter"),
+        ({"class_weight": {0: -1.0, 1: 1.0}}, "class_weight must map classes to finite"),
+        ({"class_weight": {0: np.nan, 1: 1.0}}, "class_weight must map classes to finite"),
+        ({"class_weight": {0: 0.0, 1: 0.0}}, "class_weight gives every sample a zero weight"),
     ],
 )
 def test_invalid_params_name_the_parameter(params, match):
@@ -137,3 +145,26 @@ def test_other_keras_backend_is_refused_by_name():
                             text=True, timeout=120)
     assert result.returncode != 0
     assert "ImportError: skoptnn trains with TensorFlow; KERAS_BACKEND='jax'" in result.stderr
+
+
+def test_values_beyond_float32_at_predict_are_refused():
+    X, y = rng_data()
+    est = OptimizedMLPRegressor(**SMALL).fit(X, y)
+    with pytest.raises(ValueError, match="X has values too large for float32"):
+        est.predict(np.full((1, 3), -1e39))
+
+
+# scikit-learn's finite check sums y, which overflows for the last fit's target.
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+def test_huge_regression_targets_are_standardised_without_overflow():
+    X, y = rng_data()
+    y = X @ np.array([1.0, -2.0, 0.5])
+    plain = OptimizedMLPRegressor(**SMALL).fit(X, y).predict(X)
+    # np.std would overflow squaring 1e200; the network sees the same scaled
+    # target either way, so the predictions are the same up to the factor.
+    huge = OptimizedMLPRegressor(**SMALL).fit(X, y * 1e200).predict(X)
+    np.testing.assert_allclose(huge / 1e200, plain, rtol=1e-5, atol=1e-6)
+    est = OptimizedMLPRegressor(**SMALL)
+    with pytest.raises(ValueError, match="y has values too large"):
+        est.fit(X, np.full(len(y), 1.5e308) * np.sign(y + 0.5))
+    assert not hasattr(est, "n_features_in_")

@@ -155,3 +155,13 @@ def test_diagnose(table, expected):
         assert message is None
     else:
         assert message is not None and re.search(expected, message)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_zero_initialisation_warns_that_nothing_learns(binary_data, activation):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(n_layers=2, units=8, epochs=3, kernel_initializer="zeros",
+                                 activation=activation, random_state=0, monitor_gradients=True)
+    with pytest.warns(GradientWarning, match="No gradient.*kernel_initializer='zeros'"):
+        est.fit(X, y)
+    assert (est.raw_gradient_norms_.to_numpy() == 0).all()
