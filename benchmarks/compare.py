@@ -873,6 +873,8 @@ def benchmark(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     if args.n_jobs < 1:
         parser.error("--n-jobs must be >= 1")
+    if args.seed_offset < 0:
+        parser.error("--seed-offset must be >= 0 (seeds cannot be negative)")
     start = time.perf_counter()
     load_start = os.getloadavg()
     budget = QUICK if args.quick else FULL

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin
 from sklearn.utils._param_validation import StrOptions
@@ -234,13 +236,15 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         sample_weight = super()._sample_weight(X, y, sample_weight)
         if self.class_weight is not None:
             if isinstance(self.class_weight, dict):
+                # Weights are float32 in training: larger ones would become inf.
                 bad = {k: v for k, v in self.class_weight.items()
-                       if not (np.isfinite(v) and v >= 0)}
+                       if not (isinstance(v, Real) and 0 <= v <= float(np.finfo(np.float32).max))}
                 if bad:
                     raise ValueError(
                         f"class_weight must map classes to finite non-negative weights; got {bad}."
                     )
             sample_weight *= compute_sample_weight(self.class_weight, y).astype(np.float32)
+            # (An all-zero sample_weight was already refused, by name, above.)
             if not sample_weight.any():
                 raise ValueError("class_weight gives every sample a zero weight: nothing to "
                                  "train on.")

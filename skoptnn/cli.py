@@ -154,6 +154,7 @@ def _plain(value):
 
 
 def _check_target(y) -> None:
+    from pandas.api.types import is_numeric_dtype
     from sklearn.utils.multiclass import type_of_target
 
     counts = y.value_counts()
@@ -164,7 +165,7 @@ def _check_target(y) -> None:
         raise CLIError(
             f"target {y.name!r} looks continuous (float values); tune trains a classifier"
         )
-    if counts.min() < 2 and len(counts) > len(y) // 2:
+    if counts.min() < 2 and is_numeric_dtype(y) and len(counts) > len(y) // 2:
         raise CLIError(
             f"target {y.name!r} has {len(counts)} distinct values in {len(y)} rows: it looks "
             "like a regression target, but tune trains a classifier"
@@ -340,7 +341,8 @@ def _check_numeric(model, X, path: str) -> None:
     """Name a column that was numeric in training but holds text in ``X``."""
     import pandas as pd
 
-    transformers = model.named_steps["preprocess"].transformers_
+    # A pipeline saved by tune has this step; other pipelines are left to themselves.
+    transformers = getattr(model.named_steps.get("preprocess"), "transformers_", [])
     numeric = next((cols for name, _, cols in transformers if name == "numeric"), [])
     for column in numeric:
         values = X[column]

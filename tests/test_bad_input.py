@@ -78,6 +78,8 @@ def test_wrong_number_of_features_at_predict():
         ({"class_weight": {0: -1.0, 1: 1.0}}, "class_weight must map classes to finite"),
         ({"class_weight": {0: np.nan, 1: 1.0}}, "class_weight must map classes to finite"),
         ({"class_weight": {0: 0.0, 1: 0.0}}, "class_weight gives every sample a zero weight"),
+        ({"class_weight": {0: "heavy", 1: 1.0}}, "class_weight must map classes to finite"),
+        ({"class_weight": {0: 1e39, 1: 1.0}}, "class_weight must map classes to finite"),
     ],
 )
 def test_invalid_params_name_the_parameter(params, match):
@@ -168,3 +170,11 @@ def test_huge_regression_targets_are_standardised_without_overflow():
     with pytest.raises(ValueError, match="y has values too large"):
         est.fit(X, np.full(len(y), 1.5e308) * np.sign(y + 0.5))
     assert not hasattr(est, "n_features_in_")
+
+
+def test_all_zero_sample_weight_is_blamed_on_sample_weight_not_class_weight():
+    X, y = rng_data()
+    est = OptimizedMLPClassifier(**SMALL, class_weight="balanced")
+    with pytest.raises(ValueError, match="Sample weights must contain") as caught:
+        est.fit(X, y, sample_weight=np.zeros(len(y)))
+    assert "class_weight" not in str(caught.value)

@@ -103,6 +103,21 @@ def test_tune_bad_inputs(csv_path, tmp_path, capsys):
     assert main(["tune", str(csv_path), "--target", "label", "--scoring", "bogus", *out]) == 2
     assert "scoring" in _error(capsys)
 
+    assert main(["tune", one_class, "--target", "a", *out]) == 2
+    assert "3 distinct values in 3 rows" in _error(capsys)
+    singleton = _write(tmp_path, "singleton.csv", "a,y\n1,3\n2,3\n3,3\n4,5\n5,5\n6,7\n")
+    assert main(["tune", singleton, "--target", "y", *out]) == 2
+    assert "class 7 of 'y' has a single row" in _error(capsys)  # 7, not np.int64(7)
+    # Text labels are never "a regression target", however many are singletons.
+    labels = _write(tmp_path, "labels.csv", "a,y\n1,p\n2,q\n3,r\n4,r\n")
+    assert main(["tune", labels, "--target", "y", *out]) == 2
+    assert "class 'p' of 'y' has a single row" in _error(capsys)
+
+    # 9 rows of 3 classes: 20% is 2 test rows, fewer than the classes.
+    tiny = _write(tmp_path, "tiny.csv", "a,y\n" + "".join(f"{i},{i % 3}\n" for i in range(9)))
+    assert main(["tune", tiny, "--target", "y", "--test-size", "0.2", *out]) == 2
+    assert "--test-size 0.2 leaves 2 test" in _error(capsys)
+
 
 def test_predict_bad_inputs(tuned, csv_path, tmp_path, capsys):
     model = str(tuned / "model.joblib")
@@ -125,10 +140,15 @@ def test_predict_bad_inputs(tuned, csv_path, tmp_path, capsys):
     assert main(["predict", model, lacking]) == 2
     assert "x2, color, flag" in _error(capsys)
 
+    text = _write(tmp_path, "text.csv", "x1,x2,color,flag\n1,n/a?,red,True\n2,3,blue,False\n")
+    assert main(["predict", model, text]) == 2
+    assert "column 'x2' was numeric in training" in _error(capsys)
+
 
 def test_usage_errors_return_2(capsys):
     assert main([]) == 2
     assert main(["tune", "--n-iter", "0"]) == 2
+    assert main(["tune", "--n-jobs", "0"]) == 2
     capsys.readouterr()
 
 
@@ -173,3 +193,18 @@ def test_tune_says_it_dropped_rows_without_a_target(csv_path, tmp_path, capsys):
     assert main(["tune", str(path), "--target", "label", "--output", str(tmp_path / "o"),
                  *TINY]) == 0
     assert "Dropped 3 of 120 rows with no value in 'label'." in capsys.readouterr().out
+
+
+def test_predict_accepts_a_pipeline_of_the_users_own(csv_path, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skoptnn import OptimizedMLPClassifier
+
+    frame = pd.read_csv(csv_path)[["x1", "label"]]
+    model = make_pipeline(StandardScaler(), OptimizedMLPClassifier(epochs=2, random_state=0))
+    model.fit(frame[["x1"]], frame["label"])
+    joblib.dump(model, tmp_path / "own.joblib")
+    out = tmp_path / "own.csv"
+    assert main(["predict", str(tmp_path / "own.joblib"), str(csv_path), "--output", str(out)]) == 0
+    assert len(pd.read_csv(out)) == len(frame)
