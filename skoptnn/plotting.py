@@ -89,6 +89,8 @@ def _new_axes(ax: Axes | None) -> Axes:
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(6.4, 4))
+    elif not isinstance(ax, plt.Axes):
+        raise TypeError(f"ax must be one matplotlib Axes; got {type(ax).__name__}.")
     return ax
 
 
@@ -208,7 +210,7 @@ def _metric_name(history: dict, metric: str | None | Literal[False]) -> str | No
     candidates = [k for k in history if k != "loss" and not k.startswith("val_")]
     if metric is None:
         return candidates[0] if candidates else None
-    if metric not in history:
+    if not isinstance(metric, str) or metric not in history:
         raise ValueError(
             f"metric={metric!r} is not in the estimator's history_; choose one of "
             f"{candidates} (or False for the loss only)."

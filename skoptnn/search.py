@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -24,18 +25,23 @@ def _strip_prefixes(names: list[str]) -> dict[str, str]:
     return short
 
 
-def trials_dataframe(search: Any, *, strip_prefix: bool = True) -> pd.DataFrame:
+def trials_dataframe(
+    search: Any, *, strip_prefix: bool = True, metric: str | None = None
+) -> pd.DataFrame:
     """One row per evaluated configuration of a fitted search, best first.
 
     Parameters
     ----------
     search : fitted BayesSearchCV, GridSearchCV or RandomizedSearchCV
-        Any search with a ``cv_results_`` attribute. With multi-metric
-        scoring, the scores of the ``refit`` metric are reported.
+        Any search with a ``cv_results_`` attribute.
     strip_prefix : bool, default=True
         Drop pipeline step prefixes from parameter names
         (``"optimizedmlpclassifier__units"`` becomes ``"units"``) when that
         leaves the names unique.
+    metric : str, default=None
+        With multi-metric scoring, the scorer whose scores and ranks are
+        reported. None takes the search's ``refit`` metric; it is required
+        when ``refit`` is False or a callable.
 
     Returns
     -------
@@ -48,7 +54,8 @@ def trials_dataframe(search: Any, *, strip_prefix: bool = True) -> pd.DataFrame:
     Raises
     ------
     ValueError
-        If ``search`` is not fitted.
+        If ``search`` is not a fitted search, or ``metric`` names no scorer
+        of it.
 
     Examples
     --------
@@ -66,9 +73,19 @@ def trials_dataframe(search: Any, *, strip_prefix: bool = True) -> pd.DataFrame:
     """
     results: Mapping[str, Any] | None = getattr(search, "cv_results_", None)
     if results is None:
-        raise ValueError(f"{type(search).__name__} is not fitted: call fit() first.")
-    refit = getattr(search, "refit", True)
-    metric = refit if isinstance(refit, str) and f"mean_test_{refit}" in results else "score"
+        raise ValueError(
+            f"{type(search).__name__} has no cv_results_: pass a search (BayesSearchCV, "
+            "GridSearchCV, ...) that is fitted: call fit() first."
+        )
+    scorers = sorted(k[len("rank_test_"):] for k in results if k.startswith("rank_test_"))
+    if metric is None:
+        refit = getattr(search, "refit", True)
+        metric = refit if isinstance(refit, str) and refit in scorers else "score"
+    if metric not in scorers:
+        raise ValueError(
+            f"metric={metric!r} is not a scorer of this search; choose one of "
+            f"{', '.join(scorers)} (required with several scorers and refit=False)."
+        )
 
     params = pd.DataFrame(list(results["params"]))
     if strip_prefix:
@@ -103,7 +120,8 @@ class ProgressCallback:
     ----------
     n_iter : int
         Total number of configurations, the search's ``n_iter`` (summed over
-        the subspaces when ``search_spaces`` is a list).
+        the subspaces when ``search_spaces`` is a list). Use one callback per
+        search: its counts carry over.
     desc : str, default="search"
         Label of the bar.
     **tqdm_kwargs
@@ -136,20 +154,26 @@ class ProgressCallback:
             raise ImportError(
                 "ProgressCallback needs tqdm: pip install 'skoptnn[progress]'"
             ) from exc
+        if not isinstance(n_iter, Integral) or isinstance(n_iter, bool) or n_iter < 1:
+            raise ValueError(f"n_iter must be an int >= 1, the search's n_iter; got {n_iter!r}.")
+        if "total" in tqdm_kwargs:
+            raise TypeError("ProgressCallback sets the bar's total from n_iter; do not pass "
+                            "total.")
         self.n_iter = int(n_iter)
         self.best_score_ = float("nan")
         self.n_done_ = 0
         self._start = time.perf_counter()
         # Evaluations already counted per subspace: each subspace has its own
-        # optimizer, hence its own res.space and its own res.x_iters.
-        self._seen: dict[int, int] = {}
+        # optimizer, hence its own res.space and its own res.x_iters. The space
+        # is kept alive with its count so that its id is never reused.
+        self._seen: dict[int, tuple[Any, int]] = {}
         self._bar = tqdm(total=self.n_iter, desc=desc, unit="trial", **tqdm_kwargs)
 
     def __call__(self, res: Any) -> bool:
         """Advance the bar; return False so the search continues."""
         key = id(res.space)
-        n_new = len(res.x_iters) - self._seen.get(key, 0)
-        self._seen[key] = len(res.x_iters)
+        n_new = len(res.x_iters) - self._seen.get(key, (None, 0))[1]
+        self._seen[key] = (res.space, len(res.x_iters))
         self.n_done_ += n_new
         score = -float(res.fun)
         if np.isfinite(score) and not self.best_score_ >= score:  # also replaces NaN

@@ -80,6 +80,11 @@ def _build(
 ) -> dict[str, Dimension]:
     if isinstance(include, str) or isinstance(exclude, str):
         raise TypeError("include and exclude take a list of names, not a string.")
+    if not isinstance(prefix, str):
+        raise TypeError(f"prefix must be a str; got {type(prefix).__name__}.")
+    # Read once: a generator would be used up by the check below.
+    include = None if include is None else list(include)
+    exclude = None if exclude is None else list(exclude)
     extra = {name: _as_dimension(name, value) for name, value in overrides.items()}
     known = set(defaults) | set(extra)
     for label, names in (("include", include), ("exclude", exclude)):
@@ -233,6 +238,7 @@ def preset_space(
     prefix: str = "",
     *,
     space: Callable[..., dict[str, Dimension]] = classifier_space,
+    exclude: Iterable[str] | None = None,
     **overrides: Any,
 ) -> dict[str, Dimension]:
     """Search space of one of the :data:`PRESETS`.
@@ -247,6 +253,8 @@ def preset_space(
     space : callable, default=classifier_space
         The full space to select from; pass :func:`regressor_space` for the
         regressor.
+    exclude : iterable of str, default=None
+        Drop these dimensions from the preset (useful with "all").
     **overrides : Dimension, list or tuple
         Replace or add dimensions; added ones are always included.
 
@@ -259,6 +267,8 @@ def preset_space(
     ------
     ValueError
         If ``name`` is not a preset.
+    TypeError
+        If ``space`` is not callable.
 
     Examples
     --------
@@ -266,9 +276,15 @@ def preset_space(
     >>> list(preset_space("layers", prefix="clf"))
     ['clf__n_layers']
     """
-    if name not in PRESETS:
+    if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+    if not callable(space):
+        raise TypeError(
+            f"space must be classifier_space or regressor_space (a function); got {space!r}."
+        )
+    if "include" in overrides:
+        raise TypeError("preset_space takes no include: the preset names the dimensions.")
     include = PRESETS[name]
     if include is not None:
         include = (*include, *overrides)
-    return space(prefix, include=include, **overrides)
+    return space(prefix, include=include, exclude=exclude, **overrides)

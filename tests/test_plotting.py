@@ -105,6 +105,8 @@ def test_history_metric_choice(es_clf):
     assert ax.get_shared_x_axes().get_siblings(ax) == [ax]
     with pytest.raises(ValueError, match=r"metric='auc'.*\['accuracy'\]"):
         plot_history(es_clf, metric="auc")
+    with pytest.raises(ValueError, match=r"metric=\['accuracy'\] is not"):
+        plot_history(es_clf, metric=["accuracy"])
 
 
 def test_history_regressor_uses_mae():
@@ -122,6 +124,8 @@ def test_history_honours_ax(es_clf):
     assert plot_history(es_clf, ax=right) is right
     assert labels(right)[:2] == ["loss", "val_loss"]
     assert labels(left) == []
+    with pytest.raises(TypeError, match="ax must be one matplotlib Axes; got Figure"):
+        plot_history(es_clf, ax=fig)
 
 
 def test_history_through_pipeline_and_search(binary_data):

@@ -111,8 +111,10 @@ def test_trials_dataframe_keeps_prefixes_when_names_collide():
         }
 
     assert list(trials_dataframe(Fake()).columns)[4:] == ["a__alpha", "b__alpha"]
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(ValueError, match="no cv_results_.*call fit"):
         trials_dataframe(GridSearchCV(Dummy(), {}))
+    with pytest.raises(ValueError, match="LogisticRegression has no cv_results_"):
+        trials_dataframe(LogisticRegression())
 
 
 def test_progress_callback_counts_batches_and_tracks_the_best():
@@ -152,3 +154,46 @@ def test_regressor_space_drives_a_search_of_the_regressor():
     ).fit(X, y)
     assert search.best_params_["optimizedmlpregressor__loss"] in {"mse", "mae", "huber"}
     assert list(trials_dataframe(search).columns)[4:] == ["loss", "units"]
+
+
+def test_trials_dataframe_multi_metric_without_refit():
+    X, y = load_iris(return_X_y=True)
+    search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.01, 1.0]}, cv=3,
+                          scoring={"acc": "accuracy", "bal": "balanced_accuracy"}, refit=False)
+    search.fit(X, y)
+    with pytest.raises(ValueError, match="choose one of acc, bal"):
+        trials_dataframe(search)
+    trials = trials_dataframe(search, metric="bal")
+    np.testing.assert_array_equal(trials["mean_test_score"],
+                                  np.sort(search.cv_results_["mean_test_bal"])[::-1])
+
+
+@pytest.mark.parametrize("n_iter", [0, -3, 2.5, "5", None, True])
+def test_progress_callback_checks_n_iter(n_iter):
+    with pytest.raises(ValueError, match="n_iter must be an int >= 1"):
+        ProgressCallback(n_iter, file=io.StringIO())
+
+
+def test_progress_callback_owns_the_total():
+    with pytest.raises(TypeError, match="do not pass total"):
+        ProgressCallback(5, total=3, file=io.StringIO())
+
+
+def test_progress_callback_keeps_each_subspace_alive():
+    # Subspaces are told apart by id(); a freed one could hand its id to the
+    # next, which would then be counted from the old one's total.
+    import gc
+    import weakref
+
+    class Space:
+        pass
+
+    progress = ProgressCallback(10, file=io.StringIO())
+    space = Space()
+    alive = weakref.ref(space)
+    progress(OptimizeResult(space=space, x_iters=[[1], [2]], fun=-0.5))
+    del space
+    gc.collect()
+    assert alive() is not None
+    progress(OptimizeResult(space=Space(), x_iters=[[1]], fun=-0.6))
+    assert progress.n_done_ == 3

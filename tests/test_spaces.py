@@ -113,3 +113,26 @@ def test_spaces_module_does_not_import_tensorflow():
     code = ("import sys, skoptnn.spaces; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_include_and_exclude_accept_any_iterable():
+    assert list(classifier_space(include=(n for n in ["units", "dropout"]))) == ["units",
+                                                                                 "dropout"]
+    assert "units" not in classifier_space(exclude=(n for n in ["units"]))
+
+
+@pytest.mark.parametrize("prefix", [None, 123])
+def test_prefix_must_be_a_string(prefix):
+    with pytest.raises(TypeError, match="prefix must be a str"):
+        classifier_space(prefix=prefix)
+
+
+def test_preset_space_exclude_and_bad_arguments():
+    assert list(preset_space("dropout", exclude=["l2"])) == ["dropout"]
+    assert "clipnorm" not in preset_space("all", exclude=["clipnorm"])
+    with pytest.raises(ValueError, match="Unknown preset"):
+        preset_space(["units"])
+    with pytest.raises(TypeError, match="space must be classifier_space or regressor_space"):
+        preset_space("units", space="regressor")
+    with pytest.raises(TypeError, match="takes no include"):
+        preset_space("units", include=["units"])
