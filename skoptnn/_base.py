@@ -35,6 +35,7 @@ from ._network import (
     build_network,
     read_values,
     read_weights,
+    variables_as_built,
 )
 from ._training import (
     OPTIMIZERS,
@@ -265,10 +266,8 @@ class _MLPMixin:
         model = self.__dict__.get("_model")
         if model is None:
             return self._weights
-        return (
-            [v.value for v in model.trainable_variables],
-            [v.value for v in model.non_trainable_variables],
-        )
+        trainable, non_trainable = variables_as_built(model)
+        return [v.value for v in trainable], [v.value for v in non_trainable]
 
     def __getstate__(self):
         state = dict(super().__getstate__())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,7 +203,25 @@ def build_network(spec: NetworkSpec, seed: int, rates: Rates | None = None) -> k
         kernel_regularizer=regularizer,
         name="output",
     )(x)
-    return keras.Model(inputs, outputs, name="skoptnn_mlp")
+    model = keras.Model(inputs, outputs, name="skoptnn_mlp")
+    variables_as_built(model)  # before anyone can freeze a layer
+    return model
+
+
+# Keras recomputes model.trainable_variables from the layers' current
+# ``trainable`` flags, so a user freezing a layer of ``model_`` would reshuffle
+# the (trainable, non_trainable) split that compiled graphs and pickled
+# weights are laid out in. Each model's split is therefore fixed once.
+_AS_BUILT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def variables_as_built(model: keras.Model) -> tuple[list, list]:
+    """``model``'s ``(trainable, non_trainable)`` variables as first seen, frozen layers or not."""
+    split = _AS_BUILT.get(model)
+    if split is None:
+        split = (list(model.trainable_variables), list(model.non_trainable_variables))
+        _AS_BUILT[model] = split
+    return split
 
 
 Weights = tuple[list[np.ndarray], list[np.ndarray]]
@@ -212,8 +231,8 @@ def initial_weights(model: keras.Model, spec: NetworkSpec, seed: int) -> Weights
     """The starting weights ``build_network(spec, seed)`` would have, for ``model``.
 
     ``model`` is any network built from a spec with ``spec``'s structure.
-    Returns ``(trainable, non_trainable)`` in the order of ``model``'s
-    ``trainable_variables`` and ``non_trainable_variables``. Drawing them costs
+    Returns ``(trainable, non_trainable)`` in the order of
+    :func:`variables_as_built`. Drawing them costs
     about a millisecond; building a Keras model for them costs ~20.
     """
     values = {}
@@ -236,10 +255,8 @@ def initial_weights(model: keras.Model, spec: NetworkSpec, seed: int) -> Weights
             state = layer.seed_generator.state  # Keras starts a seed stream at [seed, 0]
             values[id(state)] = np.array([_dropout_seed(seed, dropout), 0], state.dtype)
             dropout += 1
-    return (
-        [values[id(v)] for v in model.trainable_variables],
-        [values[id(v)] for v in model.non_trainable_variables],
-    )
+    trainable, non_trainable = variables_as_built(model)
+    return [values[id(v)] for v in trainable], [values[id(v)] for v in non_trainable]
 
 
 def read_values(variables) -> list[np.ndarray]:
@@ -255,11 +272,11 @@ def assign_values(variables, values) -> None:
 
 def read_weights(model: keras.Model) -> Weights:
     """``model``'s ``(trainable, non_trainable)`` weights, as arrays."""
-    return read_values(model.trainable_variables), read_values(model.non_trainable_variables)
+    trainable, non_trainable = variables_as_built(model)
+    return read_values(trainable), read_values(non_trainable)
 
 
 def assign_weights(model: keras.Model, weights: Weights) -> None:
     """Set ``model``'s weights from ``(trainable, non_trainable)`` arrays."""
-    trainable, non_trainable = weights
-    assign_values(model.trainable_variables, trainable)
-    assign_values(model.non_trainable_variables, non_trainable)
+    for variables, values in zip(variables_as_built(model), weights, strict=True):
+        assign_values(variables, values)

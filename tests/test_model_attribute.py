@@ -127,3 +127,23 @@ def test_model_carries_the_fits_seed(binary_data):
         for r in (0, 1)
     }
     assert len(seeds) == 2
+
+
+def test_fine_tuning_model_with_a_frozen_layer(binary_data):
+    import copy
+
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**SMALL, batch_norm=True).fit(X, y)
+    model = est.model_
+    # The usual way to fine-tune: freeze the first layers, train the rest.
+    model.get_layer("hidden_1").trainable = False
+    model.get_layer("batch_norm_1").trainable = False
+    frozen = model.get_layer("hidden_1").kernel.numpy()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    model.fit(X, y.astype("float32"), epochs=2, verbose=0)
+    np.testing.assert_array_equal(model.get_layer("hidden_1").kernel.numpy(), frozen)
+    expected = model.predict(X, verbose=0)[:, 0]
+    np.testing.assert_allclose(est.predict_proba(X)[:, 1], expected, rtol=1e-5, atol=1e-6)
+    for other in (pickle.loads(pickle.dumps(est)), copy.deepcopy(est)):
+        np.testing.assert_allclose(other.predict_proba(X)[:, 1], expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(other.model_.get_layer("hidden_1").kernel.numpy(), frozen)
