@@ -51,8 +51,12 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skoptnn import DivergenceWarning, GradientWarning, OptimizedMLPRegressor
-from skoptnn.plotting import plot_gradient_norms
+from skoptnn import (
+    DivergenceWarning,
+    GradientWarning,
+    OptimizedMLPRegressor,
+    plot_gradient_norms,
+)
 
 # (learning_rate, clipping parameters)
 RUNS = [

@@ -52,8 +52,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skoptnn import OptimizedMLPClassifier
-from skoptnn.plotting import plot_history
+from skoptnn import OptimizedMLPClassifier, plot_history
 
 
 def checkpoints(epochs: int) -> list[int]:

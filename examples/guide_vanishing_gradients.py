@@ -50,8 +50,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skoptnn import GradientWarning, OptimizedMLPClassifier
-from skoptnn.plotting import plot_gradient_norms
+from skoptnn import GradientWarning, OptimizedMLPClassifier, plot_gradient_norms
 
 ACTIVATIONS = {"sigmoid": "auto", "relu": "he_normal"}  # activation -> kernel_initializer
 

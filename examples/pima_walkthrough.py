@@ -31,9 +31,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skopt import BayesSearchCV
 
-from skoptnn import DivergenceWarning, OptimizedMLPClassifier
-from skoptnn.search import ProgressCallback
-from skoptnn.spaces import preset_space
+from skoptnn import DivergenceWarning, OptimizedMLPClassifier, ProgressCallback, preset_space
 
 STEP = "optimizedmlpclassifier"
 

@@ -27,9 +27,13 @@ from sklearn.preprocessing import StandardScaler
 from skopt import BayesSearchCV
 from skopt.plots import plot_convergence, plot_objective
 
-from skoptnn import DivergenceWarning, OptimizedMLPClassifier
-from skoptnn.search import ProgressCallback, trials_dataframe
-from skoptnn.spaces import classifier_space
+from skoptnn import (
+    DivergenceWarning,
+    OptimizedMLPClassifier,
+    ProgressCallback,
+    classifier_space,
+    trials_dataframe,
+)
 
 STEP = "optimizedmlpclassifier"
 

@@ -21,6 +21,8 @@ _LAZY = {
     "PRESETS": "skoptnn.spaces",
     "trials_dataframe": "skoptnn.search",
     "ProgressCallback": "skoptnn.search",
+    "plot_history": "skoptnn.plotting",
+    "plot_gradient_norms": "skoptnn.plotting",
 }
 
 __all__ = sorted(_LAZY)
