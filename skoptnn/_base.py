@@ -139,7 +139,7 @@ class _MLPMixin:
     # -- subclasses fill these in ---------------------------------------------
     _metrics: tuple[str, ...] = ()
 
-    def _encode_target(self, y):
+    def _encode_target(self, y, sample_weight):
         raise NotImplementedError
 
     def _output_layer(self) -> tuple[int, str, str]:
@@ -179,8 +179,8 @@ class _MLPMixin:
 
     def _fit(self, X, y, sample_weight):
         X, y = self._validate_training_data(X, y)
-        y_encoded = self._encode_target(y)
         sample_weight = self._sample_weight(X, y, sample_weight)
+        y_encoded = self._encode_target(y, sample_weight)
         X, y_encoded, y, sample_weight = self._drop_zero_weights(X, y_encoded, y, sample_weight)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))

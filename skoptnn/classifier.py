@@ -114,7 +114,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         changes what ``predict`` returns.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with early stopping, ``val_loss``
-        and ``val_accuracy``.
+        and ``val_accuracy``. The losses include the L1/L2 penalty, as in Keras.
     n_epochs_ : int
         Epochs actually run.
     best_epoch_ : int or None
@@ -214,7 +214,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         self.verbose = verbose
         self.monitor_gradients = monitor_gradients
 
-    def _encode_target(self, y):
+    def _encode_target(self, y, sample_weight):
+        # classes_ come from all of y, zero-weight rows included, as in scikit-learn.
         check_classification_targets(y)
         classes = np.unique(y)
         if len(classes) < 2:
@@ -235,6 +236,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
     def _sample_weight(self, X, y, sample_weight):
         sample_weight = super()._sample_weight(X, y, sample_weight)
         if self.class_weight is not None:
+            check_classification_targets(y)  # before class_weight reads y's labels
             if isinstance(self.class_weight, dict):
                 # Weights are float32 in training: larger ones would become inf.
                 bad = {k: v for k, v in self.class_weight.items()

@@ -18,8 +18,12 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     A linear output layer with one unit per target column, trained with the
     mean squared error (or ``mae``/``huber``). Targets are standardised
     internally (each column to zero mean and unit variance) and predictions
-    mapped back, so the network never has to learn the targets' scale; the
-    losses in ``history_`` are in those standardised units.
+    mapped back, so the network never has to learn the targets' scale. The
+    loss and ``mae`` in ``history_`` are in those standardised units (an
+    ``mae`` of 0.1 is a tenth of a standard deviation of y), and the loss
+    includes the L1/L2 penalty, as in Keras; ``monitor="val_mae"`` stops on
+    the validation error alone. A column of y that is constant is predicted as
+    that constant.
 
     Parameters
     ----------
@@ -47,7 +51,8 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         L2 penalty on every layer's weights. An unregularised MLP overfits small
         tables; this default held up on scikit-learn's bundled datasets.
     loss : {"mse", "mae", "huber"}, default="mse"
-        Training loss.
+        Training loss. Huber's threshold (Keras' ``delta=1.0``) is one
+        standard deviation of y, since targets are standardised.
     optimizer : str, default="adam"
         "adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad" or "adadelta".
     learning_rate : float > 0, default=None
@@ -196,23 +201,33 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_target(self, y):
+    def _encode_target(self, y, sample_weight):
         y = np.asarray(y, dtype=np.float64)
         self._y_ndim = y.ndim
-        y2d = y.reshape(len(y), -1)
-        self.n_outputs_ = y2d.shape[1]
+        y_all = y.reshape(len(y), -1)
+        self.n_outputs_ = y_all.shape[1]
+        # The scale comes from the rows that are trained on: zero-weight rows
+        # are "not in the data" (an outlier there must not set it).
+        y2d = y_all[sample_weight != 0]
+        if len(y2d) == 0:
+            y2d = y_all  # _drop_zero_weights reports this case by name
         with np.errstate(over="ignore", invalid="ignore"):
             mean = y2d.mean(axis=0)
             spread = np.abs(y2d - mean).max(axis=0)
         if not (np.isfinite(mean).all() and np.isfinite(spread).all()):
             raise ValueError("y has values too large to standardise in float64; rescale y.")
         # Divided by the largest deviation before squaring: y ~ 1e200 would
-        # overflow np.std. Constant targets have zero spread: scale them by 1.
+        # overflow np.std.
         unit = np.where(spread > 0, spread, 1.0)
         scale = unit * ((y2d - mean) / unit).std(axis=0)
-        self._y_mean = mean
-        self._y_scale = np.where(scale > 0, scale, 1.0)
-        return ((y2d - self._y_mean) / self._y_scale).astype(np.float32)
+        # A constant column is predicted as exactly its value (scale 0 at
+        # predict time), whatever the network outputs for it; it trains on
+        # zeros (scale 1).
+        constant = np.ptp(y2d, axis=0) == 0
+        self._y_mean = np.where(constant, y2d[0], mean)
+        self._y_scale = np.where(constant, 0.0, scale)
+        train_scale = np.where(self._y_scale > 0, self._y_scale, 1.0)
+        return ((y_all - self._y_mean) / train_scale).astype(np.float32)
 
     def _output_layer(self):
         return self.n_outputs_, "linear", _LOSSES[self.loss]

@@ -75,3 +75,22 @@ def test_diabetes_cv_r2_close_to_ridge():
     assert (
         cross_val_score(mlp, X, y, cv=5).mean() >= cross_val_score(ridge, X, y, cv=5).mean() - 0.03
     )
+
+
+def test_zero_weight_rows_are_not_in_the_data(data):
+    X, y = data
+    y = y.copy()
+    y[:10] = 1e6  # outliers, weighted out: they must not set the target scale
+    weights = np.r_[np.zeros(10), np.ones(len(y) - 10)]
+    weighted = OptimizedMLPRegressor(**SMALL).fit(X, y, sample_weight=weights)
+    dropped = OptimizedMLPRegressor(**SMALL).fit(X[10:], y[10:])
+    np.testing.assert_array_equal(weighted.predict(X), dropped.predict(X))
+
+
+def test_constant_target_column_is_predicted_exactly(data):
+    X, y = data
+    Y = np.c_[y, np.full(len(y), 0.1)]  # 0.1 has no exact binary mean
+    est = OptimizedMLPRegressor(**SMALL).fit(X, Y)
+    pred = est.predict(X)
+    assert (pred[:, 1] == 0.1).all()
+    assert np.corrcoef(pred[:, 0], y)[0, 1] > 0.9  # the other column still learns
