@@ -9,6 +9,7 @@ only when asked for, so fitting, predicting and pickling never build one.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -48,6 +49,10 @@ from ._training import (
 
 # The compiled loop counts epochs in int32.
 _INT32_MAX = 2**31 - 1
+
+# ids of the estimators whose fit is running (an id is unique while fit holds self).
+_fitting: set[int] = set()
+_fitting_lock = threading.Lock()
 
 
 class DivergenceWarning(UserWarning):
@@ -168,14 +173,26 @@ class _MLPMixin:
         self : object
             The fitted estimator.
         """
-        # A failed fit leaves the estimator exactly as it was, never half-fitted.
-        state = dict(self.__dict__)
+        # Two fits of one instance at once would interleave their attributes.
+        with _fitting_lock:
+            if id(self) in _fitting:
+                raise RuntimeError(
+                    f"{type(self).__name__}.fit is already running on this instance in "
+                    "another thread; fit one clone per thread (sklearn.base.clone)."
+                )
+            _fitting.add(id(self))
         try:
-            return self._fit(X, y, sample_weight)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+            # A failed fit leaves the estimator exactly as it was, never half-fitted.
+            state = dict(self.__dict__)
+            try:
+                return self._fit(X, y, sample_weight)
+            except BaseException:
+                self.__dict__.clear()
+                self.__dict__.update(state)
+                raise
+        finally:
+            with _fitting_lock:
+                _fitting.discard(id(self))
 
     def _fit(self, X, y, sample_weight):
         X, y = self._validate_training_data(X, y)

@@ -52,8 +52,14 @@ with _quiet_stderr():
     # Device discovery prints the CUDA notices; do it while still silenced.
     tf.config.list_physical_devices()
 
-# Before TensorFlow runs any op: its thread pools are fixed from then on.
-NUM_THREADS = limit_tensorflow_threads(tf)
+# Before TensorFlow runs any op: its thread pools are fixed from then on. A bad
+# SKOPTNN_NUM_THREADS is reported by the first fit or predict, not here: an
+# import error inside a joblib worker surfaces as an unrelated unpickling error.
+try:
+    NUM_THREADS = limit_tensorflow_threads(tf)
+    THREADS_ERROR: ValueError | None = None
+except ValueError as exc:
+    NUM_THREADS, THREADS_ERROR = None, exc
 
 
 class _OwnRetracingFilter(logging.Filter):

@@ -10,7 +10,7 @@ native libraries their share of the machine through ``OMP_NUM_THREADS``
 ``SKOPTNN_NUM_THREADS`` overrides it:
 
 * unset or ``auto``: ``OMP_NUM_THREADS`` if set, else TensorFlow's defaults;
-* a positive integer: use that many threads;
+* an integer from 1 to 4096: use that many threads;
 * ``0``: always TensorFlow's defaults.
 
 The limit must be set before TensorFlow runs its first operation, so it is
@@ -22,6 +22,13 @@ from __future__ import annotations
 import os
 
 ENV_VAR = "SKOPTNN_NUM_THREADS"
+# TensorFlow stores the pool sizes in an int32; far more than any machine's cores.
+_MAX_THREADS = 4096
+
+
+def _count(text: str) -> int | None:
+    # isdecimal, not isdigit: "²" is a digit that int() refuses.
+    return int(text) if text.isascii() and text.isdecimal() else None
 
 
 def thread_budget(environ: os._Environ | dict | None = None) -> int | None:
@@ -30,20 +37,22 @@ def thread_budget(environ: os._Environ | dict | None = None) -> int | None:
     Raises
     ------
     ValueError
-        If ``SKOPTNN_NUM_THREADS`` is neither ``auto`` nor a non-negative integer.
+        If ``SKOPTNN_NUM_THREADS`` is neither ``auto`` nor an integer from 0 to 4096.
     """
     environ = os.environ if environ is None else environ
     raw = environ.get(ENV_VAR, "auto").strip().lower() or "auto"
     if raw == "auto":
         omp = environ.get("OMP_NUM_THREADS", "").strip()
         # OMP_NUM_THREADS may be a list ("4,2") for nested OpenMP: its first level.
-        omp = omp.split(",")[0]
-        return int(omp) if omp.isdigit() and int(omp) > 0 else None
-    if not raw.isdigit():
+        omp = _count(omp.split(",")[0])
+        return min(omp, _MAX_THREADS) if omp else None
+    n = _count(raw)
+    if n is None or n > _MAX_THREADS:
         raise ValueError(
-            f"{ENV_VAR} must be 'auto' or a non-negative integer; got {environ[ENV_VAR]!r}."
+            f"{ENV_VAR} must be 'auto' or an integer from 0 to {_MAX_THREADS}; "
+            f"got {environ[ENV_VAR]!r}."
         )
-    return int(raw) or None
+    return n or None
 
 
 def limit_tensorflow_threads(tf) -> int | None:

@@ -24,12 +24,13 @@ import dataclasses
 import functools
 import gc
 import inspect
+import os
 import threading
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._keras import keras, tf
+from ._keras import THREADS_ERROR, keras, tf
 from ._network import (
     NetworkSpec,
     Rates,
@@ -591,8 +592,27 @@ def _trim_heap() -> None:
         pass
 
 
+def _note_fork() -> None:
+    global _forked
+    _forked = True
+
+
+# TensorFlow's runtime does not survive fork(): a fit in the child would hang
+# for ever, so refuse it by name instead.
+_forked = False
+os.register_at_fork(after_in_child=_note_fork)
+
+
 def get_trainer(spec: TrainSpec) -> _Trainer:
     """Return the cached trainer for ``spec``'s graph, building it if needed."""
+    if _forked:
+        raise RuntimeError(
+            "skoptnn cannot train or predict in a process forked after TensorFlow started "
+            "(TensorFlow would hang). Use multiprocessing's 'spawn' or 'forkserver' start "
+            "method, or joblib's default (loky) backend."
+        )
+    if THREADS_ERROR is not None:
+        raise ValueError(str(THREADS_ERROR))
     key = spec.graph_key()
     with _trainers_lock:
         trainer = _trainers.get(key)

@@ -84,3 +84,49 @@ def test_threaded_search_scores_like_a_serial_one(data):
     with parallel_backend("threading", n_jobs=2):
         threaded = search.set_params(n_jobs=2).fit(X, y).cv_results_["mean_test_score"]
     np.testing.assert_array_equal(serial, threaded)
+
+
+FAST = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
+
+
+def test_a_second_fit_of_the_same_instance_is_refused(data):
+    from skoptnn import _base
+
+    X, y = data
+    est = OptimizedMLPClassifier(**FAST).fit(X, y)
+    before = est.predict_proba(X)
+    _base._fitting.add(id(est))  # as if another thread were inside est.fit
+    try:
+        with pytest.raises(RuntimeError, match="already running on this instance"):
+            est.fit(X, y[::-1].copy())
+    finally:
+        _base._fitting.discard(id(est))
+    np.testing.assert_array_equal(est.predict_proba(X), before)  # the running fit's state
+    est.fit(X, y)  # and the instance is usable again afterwards
+
+
+def _fit_in_child(queue, X, y):
+    try:
+        OptimizedMLPClassifier(**FAST).fit(X, y)
+        queue.put("fitted")
+    except Exception as exc:  # noqa: BLE001 - the child reports whatever happened
+        queue.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_a_forked_child_is_told_why_it_cannot_train(data):
+    import multiprocessing
+
+    X, y = data
+    OptimizedMLPClassifier(**FAST).fit(X, y)  # TensorFlow running in this process
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_fit_in_child, args=(queue, X, y))
+    child.start()
+    try:
+        message = queue.get(timeout=60)  # before the fix: a hang, never a message
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    assert message.startswith("RuntimeError: skoptnn cannot train or predict in a process "
+                              "forked")

@@ -65,3 +65,27 @@ def test_joblib_workers_train_with_their_share():
     # joblib gives each of n_jobs process workers OMP_NUM_THREADS = cores // n_jobs.
     share = max((os.cpu_count() or 1) // 2, 1)
     assert out.stdout.split() == [str(share)] * 2
+
+
+@pytest.mark.parametrize("value", ["²", "99999"])
+def test_unusable_counts_name_the_variable(value):
+    with pytest.raises(ValueError, match=ENV_VAR):
+        thread_budget({ENV_VAR: value})
+    # An unusable OMP_NUM_THREADS is ignored under "auto", never an error.
+    assert thread_budget({"OMP_NUM_THREADS": value}) in (None, 4096)
+
+
+def test_a_bad_budget_is_reported_by_fit_not_at_import():
+    # Raised at import, it would reach a joblib worker's user as an unpickling error.
+    env = {**os.environ, ENV_VAR: "two"}
+    code = (
+        "import skoptnn._keras\n"
+        "from skoptnn import OptimizedMLPClassifier\n"
+        "try:\n"
+        "    OptimizedMLPClassifier(epochs=1).fit([[0.0], [1.0]], [0, 1])\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True, timeout=120)
+    assert out.stdout.startswith(f"{ENV_VAR} must be 'auto' or an integer")
