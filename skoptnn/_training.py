@@ -600,7 +600,8 @@ def _note_fork() -> None:
 # TensorFlow's runtime does not survive fork(): a fit in the child would hang
 # for ever, so refuse it by name instead.
 _forked = False
-os.register_at_fork(after_in_child=_note_fork)
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
+    os.register_at_fork(after_in_child=_note_fork)
 
 
 def get_trainer(spec: TrainSpec) -> _Trainer:
