@@ -42,6 +42,7 @@ from ._training import (
     OPTIMIZERS,
     EarlyStopping,
     TrainSpec,
+    check_runtime,
     default_learning_rate,
     get_trainer,
     make_optimizer,
@@ -268,6 +269,7 @@ class _MLPMixin:
         return model
 
     def _build_model(self):
+        check_runtime()
         spec = self._spec
         model = build_network(spec.network, self._seed)  # the fit's, for get_config()
         optimizer = make_optimizer(spec.optimizer, spec.clipnorm, spec.clipvalue)

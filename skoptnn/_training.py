@@ -592,28 +592,39 @@ def _trim_heap() -> None:
         pass
 
 
+# TensorFlow's runtime does not survive fork() once it has run: a fit in the
+# child would hang for ever, so it is refused by name instead. A fork after a
+# mere import (a script's top-level imports, a forkserver's preload) is fine.
+_tf_used = False
+_forked = False
+
+
 def _note_fork() -> None:
     global _forked
-    _forked = True
+    _forked = _forked or _tf_used  # the child inherits the parent's flags
 
 
-# TensorFlow's runtime does not survive fork(): a fit in the child would hang
-# for ever, so refuse it by name instead.
-_forked = False
 if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
     os.register_at_fork(after_in_child=_note_fork)
 
 
-def get_trainer(spec: TrainSpec) -> _Trainer:
-    """Return the cached trainer for ``spec``'s graph, building it if needed."""
+def check_runtime() -> None:
+    """Raise if TensorFlow cannot run in this process; else note that it is about to."""
+    global _tf_used
     if _forked:
         raise RuntimeError(
-            "skoptnn cannot train or predict in a process forked after TensorFlow started "
-            "(TensorFlow would hang). Use multiprocessing's 'spawn' or 'forkserver' start "
-            "method, or joblib's default (loky) backend."
+            "skoptnn cannot train or predict in a process forked after it had run "
+            "TensorFlow (TensorFlow would hang). Use multiprocessing's 'spawn' or "
+            "'forkserver' start method, or joblib's default (loky) backend."
         )
     if THREADS_ERROR is not None:
         raise ValueError(str(THREADS_ERROR))
+    _tf_used = True
+
+
+def get_trainer(spec: TrainSpec) -> _Trainer:
+    """Return the cached trainer for ``spec``'s graph, building it if needed."""
+    check_runtime()
     key = spec.graph_key()
     with _trainers_lock:
         trainer = _trainers.get(key)

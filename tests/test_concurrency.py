@@ -129,4 +129,26 @@ def test_a_forked_child_is_told_why_it_cannot_train(data):
         if child.is_alive():
             child.kill()
     assert message.startswith("RuntimeError: skoptnn cannot train or predict in a process "
-                              "forked")
+                              "forked after it had run TensorFlow")
+
+
+def test_a_fork_after_a_mere_import_trains():
+    # A script's top-level import, or a forkserver's preload, forks before any
+    # TensorFlow op has run: that child can train.
+    import subprocess
+    import sys
+
+    code = (
+        "import multiprocessing as mp\n"
+        "from skoptnn import OptimizedMLPClassifier\n"
+        "def fit(q):\n"
+        "    OptimizedMLPClassifier(epochs=1).fit([[0.0], [1.0], [2.0], [3.0]], [0, 1, 0, 1])\n"
+        "    q.put('fitted')\n"
+        "if __name__ == '__main__':\n"
+        "    ctx = mp.get_context('fork'); q = ctx.Queue()\n"
+        "    p = ctx.Process(target=fit, args=(q,)); p.start()\n"
+        "    print(q.get(timeout=90)); p.join()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=150)
+    assert out.stdout.strip() == "fitted", out.stderr[-2000:]
