@@ -48,8 +48,9 @@ from ._training import (
     make_optimizer,
 )
 
-# The compiled loop counts epochs in int32.
+# The compiled loop counts epochs in int32; the network computes in float32.
 _INT32_MAX = 2**31 - 1
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 # ids of the estimators whose fit is running (an id is unique while fit holds self).
 _fitting: set[int] = set()
@@ -435,5 +436,5 @@ def _as_float32(X) -> np.ndarray:
         raise ValueError(
             f"X has values too large for float32, the precision the network computes in "
             f"(largest magnitude {np.abs(X).max():.3g}, float32 holds up to "
-            f"{np.finfo(np.float32).max:.3g}). Rescale X, e.g. with StandardScaler."
+            f"{_FLOAT32_MAX:.3g}). Rescale X, e.g. with StandardScaler."
         ) from None

@@ -41,6 +41,7 @@ from ._network import (
     initial_weights,
     read_values,
     read_weights,
+    variables_as_built,
 )
 
 OPTIMIZERS = {
@@ -169,7 +170,7 @@ class _Trainer:
             self.optimizer._all_reduce_sum_gradients = list
         # tf.function may create variables only on its first trace, and the
         # loop has several traces: create every variable eagerly now.
-        self.optimizer.build(self.model.trainable_variables)
+        self.optimizer.build(variables_as_built(self.model)[0])
         self._optimizer_init = read_values(self.optimizer.variables)
         n_out = spec.network.n_outputs
         x0 = np.zeros((2, spec.network.n_features), np.float32)
@@ -206,8 +207,8 @@ class _Trainer:
         self._forward = tf.function(
             self._forward_fn,
             input_signature=[
-                [tf.TensorSpec(v.shape, v.dtype) for v in self.model.trainable_variables],
-                [tf.TensorSpec(v.shape, v.dtype) for v in self.model.non_trainable_variables],
+                *([tf.TensorSpec(v.shape, v.dtype) for v in split]
+                  for split in variables_as_built(self.model)),
                 tf.TensorSpec([None, n_features], tf.float32),
             ],
         )

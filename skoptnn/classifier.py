@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 
-from ._base import _MLPMixin, _SklearnMixinsFirst
+from ._base import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
 from ._keras import ClassifierLabelEncoder, KerasClassifier
 
 
@@ -240,7 +240,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
             if isinstance(self.class_weight, dict):
                 # Weights are float32 in training: larger ones would become inf.
                 bad = {k: v for k, v in self.class_weight.items()
-                       if not (isinstance(v, Real) and 0 <= v <= float(np.finfo(np.float32).max))}
+                       if not (isinstance(v, Real) and 0 <= v <= _FLOAT32_MAX)}
                 if bad:
                     raise ValueError(
                         f"class_weight must map classes to finite non-negative weights; got {bad}."

@@ -209,9 +209,8 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         self.n_outputs_ = y_all.shape[1]
         # The scale comes from the rows that are trained on: zero-weight rows
         # are "not in the data" (an outlier there must not set it).
+        # (scikit-learn has already refused a sample_weight that is all zeros.)
         y2d = y_all[sample_weight != 0]
-        if len(y2d) == 0:
-            y2d = y_all  # _drop_zero_weights reports this case by name
         with np.errstate(over="ignore", invalid="ignore"):
             mean = y2d.mean(axis=0)
             spread = np.abs(y2d - mean).max(axis=0)
