@@ -168,7 +168,9 @@ class _MLPMixin:
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, multiplied into the loss.
+            Per-sample weights. The loss is their weighted mean, so a weight of
+            k counts as k copies of the sample and only the ratios between
+            weights matter; rows of weight 0 are left out.
 
         Returns
         -------
@@ -201,11 +203,15 @@ class _MLPMixin:
         sample_weight = self._sample_weight(X, y, sample_weight)
         y_encoded = self._encode_target(y, sample_weight)
         X, y_encoded, y, sample_weight = self._drop_zero_weights(X, y_encoded, y, sample_weight)
+        # Keras averages w * loss over the rows; scaled to mean 1, that is the
+        # weighted mean, so a weight of k counts as k copies of the row (as in
+        # scikit-learn's MLP) and multiplying every weight by c changes nothing.
+        sample_weight /= sample_weight.mean(dtype=np.float64)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
 
         spec = self._train_spec(n_features=X.shape[1])
-        early_stopping = self._early_stopping(spec)
+        early_stopping = self._early_stopping()
         validation = None
         if early_stopping is not None:
             X, y_encoded, sample_weight, validation = self._split_validation(
@@ -223,11 +229,12 @@ class _MLPMixin:
             monitor_gradients=self.monitor_gradients,
         )
         if result.diverged_epoch is not None:
+            kept = (f"the weights of epoch {result.kept_epoch}" if result.kept_epoch
+                    else "the initial weights")
             warnings.warn(
-                f"Training diverged: the loss became non-finite at epoch "
-                f"{result.diverged_epoch + 1}, so training stopped and kept the weights "
-                f"of epoch {result.diverged_epoch}. Lower learning_rate "
-                f"(now {learning_rate:g}) or set clipnorm=1.0.",
+                f"Training diverged: the loss, weights or outputs became non-finite at "
+                f"epoch {result.diverged_epoch + 1}, so training stopped and kept {kept}. "
+                f"Lower learning_rate (now {learning_rate:g}) or set clipnorm=1.0.",
                 DivergenceWarning,
                 stacklevel=3,
             )
@@ -375,12 +382,9 @@ class _MLPMixin:
             clipvalue=None if self.clipvalue is None else float(self.clipvalue),
         )
 
-    def _early_stopping(self, spec: TrainSpec) -> EarlyStopping | None:
+    def _early_stopping(self) -> EarlyStopping | None:
         if not self.early_stopping:
             return None
-        allowed = ["val_loss"] + ["val_" + m for m in spec.metrics]
-        if self.monitor not in allowed:
-            raise ValueError(f"monitor must be one of {allowed}; got {self.monitor!r}.")
         return EarlyStopping(self.monitor, int(self.patience), float(self.min_delta))
 
     def _split_validation(self, X, y_encoded, y, sample_weight, seed):
@@ -425,16 +429,17 @@ class _MLPMixin:
 
 def _as_float32(X) -> np.ndarray:
     """``X`` (validated, float32 or float64, maybe sparse) as the network's dense float32."""
-    if sp.issparse(X):
-        X = X.toarray()
     try:
         # The network computes in float32: a finite float64 beyond its range
         # would silently become inf there.
         with np.errstate(over="raise"):
+            if sp.issparse(X):
+                # Cast before densifying: a dense float64 copy would take twice the memory.
+                return X.astype(np.float32).toarray()
             return np.asarray(X, dtype=np.float32)
     except FloatingPointError:
         raise ValueError(
             f"X has values too large for float32, the precision the network computes in "
-            f"(largest magnitude {np.abs(X).max():.3g}, float32 holds up to "
+            f"(largest magnitude {abs(X).max():.3g}, float32 holds up to "
             f"{_FLOAT32_MAX:.3g}). Rescale X, e.g. with StandardScaler."
         ) from None

@@ -130,6 +130,7 @@ class FitResult:
     n_epochs: int
     best_epoch: int | None = None
     diverged_epoch: int | None = None
+    kept_epoch: int = 0  # after divergence: whose weights were kept (0: the initial ones)
     extra: dict = field(default_factory=dict)
 
 
@@ -228,6 +229,9 @@ class _Trainer:
         for saved, v in zip(self._snapshot, self.model.variables, strict=True):
             saved.assign(v.value)
 
+    def _weights_are_finite(self):
+        return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self.model.variables])
+
     def _restore_snapshot(self):
         for saved, v in zip(self._snapshot, self.model.variables, strict=True):
             v.assign(saved)
@@ -300,7 +304,12 @@ class _Trainer:
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             rows = rows.write(i, tf.stack([tf.cast(logs[k], tf.float32) for k in names]))
             i += 1
-            if not tf.math.is_finite(logs["loss"]):
+            # The loss is taken before each batch's update: the epoch's last
+            # update can still have left non-finite weights.
+            finite = tf.math.logical_and(
+                tf.math.is_finite(logs["loss"]), self._weights_are_finite()
+            )
+            if not finite:
                 # Keep the last good weights; the caller warns and predicts with them.
                 self._restore_snapshot()
                 self._diverged.assign(epoch)
@@ -388,6 +397,11 @@ class _Trainer:
         with self._lock:
             self._free.append(state)
 
+    def _outputs_are_finite(self, *Xs) -> bool:
+        weights = [[v.value for v in split] for split in variables_as_built(self.model)]
+        forward = self._owner._forward  # traced once per architecture, as for predict
+        return all(np.isfinite(forward(*weights, X).numpy()).all() for X in Xs)
+
     def _forward_fn(self, trainable, non_trainable, X):
         return self.model.stateless_call(trainable, non_trainable, X, training=False)[0]
 
@@ -465,10 +479,20 @@ class _Trainer:
                 logs = " - ".join(f"{k}: {v:.4f}" for k, v in zip(names, out[-1], strict=True))
                 print(f"Epoch {done}/{epochs} - {logs}", flush=True)
         best = int(self._best_epoch.numpy())
-        if early_stopping is not None and best >= 0 and self._diverged.numpy() < 0:
+        diverged = int(self._diverged.numpy())
+        if early_stopping is not None and best >= 0 and diverged < 0:
             self._restore_snapshot()  # the best epoch's weights, as promised
         table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
-        diverged = int(self._diverged.numpy())
+        # Which weights were kept: the last finite epoch's, or the best one's.
+        kept = diverged if early_stopping is None else best + 1
+        if not self._outputs_are_finite(data[0], data[3]):
+            # Finite weights can still overflow the outputs (a huge regression
+            # output, say): only the initial weights are known to be safe.
+            assign_weights(self.model, initial_weights(self.model, spec.network, seed))
+            assign_values(self.optimizer.variables, self._optimizer_init)
+            self.optimizer.learning_rate = learning_rate
+            diverged = diverged if diverged >= 0 else len(table) - 1
+            kept = 0
         extra = {}
         if monitor_gradients:
             shape = (0, 2, len(self.kernel_names))
@@ -482,6 +506,7 @@ class _Trainer:
             n_epochs=len(table),
             best_epoch=best if early_stopping is not None and best >= 0 else None,
             diverged_epoch=diverged if diverged >= 0 else None,
+            kept_epoch=max(kept, 0),
             extra=extra,
         )
 

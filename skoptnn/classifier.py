@@ -75,7 +75,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         Reshuffle the training data before every epoch.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes in the loss; "balanced" weighs them inversely to
-        their frequency. Multiplied with ``sample_weight``.
+        their frequency. Multiplied with ``sample_weight``; like it, only the
+        ratios matter (the loss is the weighted mean).
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data, stop
         when ``monitor`` has not improved by ``min_delta`` for ``patience``
@@ -154,6 +155,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
     _parameter_constraints: dict = {
         **_MLPMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "monitor": [StrOptions({"val_loss", "val_accuracy"})],
     }
     _metrics = ("accuracy",)
     _multi_output = False
@@ -271,7 +273,28 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         raw = self._predict_raw(X)
         proba = self.target_encoder_.inverse_transform(raw, return_proba=True)
         # scikeras squeezes a single row to 1-D; scikit-learn wants 2-D always.
-        return np.asarray(proba, dtype=np.float64).reshape(-1, len(self.classes_))
+        proba = np.asarray(proba, dtype=np.float64).reshape(-1, len(self.classes_))
+        # The network's float32 rows sum to 1 only within ~1e-7; log_loss and
+        # other scorers check to float64 precision.
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        """Log of the probability of each class for each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Natural log of ``predict_proba(X)``; ``-inf`` where a probability
+            rounded to 0 in float32.
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
 
     def predict(self, X):
         """Predict the class of each sample.

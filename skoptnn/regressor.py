@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.validation import column_or_1d
 
 from ._base import _MLPMixin, _SklearnMixinsFirst
 from ._keras import KerasRegressor
@@ -137,6 +138,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     _parameter_constraints: dict = {
         **_MLPMixin._parameter_constraints,
         "loss": [StrOptions(set(_LOSSES))],
+        "monitor": [StrOptions({"val_loss", "val_mae"})],
     }
     _metrics = ("mae",)
     _multi_output = True
@@ -204,22 +206,27 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
 
     def _encode_target(self, y, sample_weight):
         y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # as scikit-learn's MLPRegressor: warn, predict 1-D
         self._y_ndim = y.ndim
         y_all = y.reshape(len(y), -1)
         self.n_outputs_ = y_all.shape[1]
-        # The scale comes from the rows that are trained on: zero-weight rows
-        # are "not in the data" (an outlier there must not set it).
-        # (scikit-learn has already refused a sample_weight that is all zeros.)
-        y2d = y_all[sample_weight != 0]
+        # The scale comes from the rows that are trained on, as they are weighted:
+        # a weight of k counts as k copies, and a zero-weight row (an outlier,
+        # say) is not in the data. (scikit-learn refuses all-zero weights first.)
+        keep = sample_weight != 0
+        y2d = y_all[keep]
+        w = sample_weight[keep].astype(np.float64)
+        w /= w.max()  # weights near float32's limit times a large y would overflow
         with np.errstate(over="ignore", invalid="ignore"):
-            mean = y2d.mean(axis=0)
+            mean = np.average(y2d, axis=0, weights=w)
             spread = np.abs(y2d - mean).max(axis=0)
         if not (np.isfinite(mean).all() and np.isfinite(spread).all()):
             raise ValueError("y has values too large to standardise in float64; rescale y.")
         # Divided by the largest deviation before squaring: y ~ 1e200 would
-        # overflow np.std.
+        # overflow.
         unit = np.where(spread > 0, spread, 1.0)
-        scale = unit * ((y2d - mean) / unit).std(axis=0)
+        scale = unit * np.sqrt(np.average(((y2d - mean) / unit) ** 2, axis=0, weights=w))
         # A constant column is predicted as exactly its value (scale 0 at
         # predict time), whatever the network outputs for it; it trains on
         # zeros (scale 1).

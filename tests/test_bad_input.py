@@ -70,7 +70,9 @@ def test_wrong_number_of_features_at_predict():
         ({"clipnorm": 1.0, "clipvalue": 0.5}, "clipnorm and clipvalue cannot both be set"),
         ({"units": 0}, "'units' parameter"),
         ({"hidden_layer_sizes": (4, 0)}, "hidden_layer_sizes must be positive"),
-        ({"early_stopping": True, "monitor": "val_auc"}, r"monitor must be one of \['val_loss'"),
+        ({"early_stopping": True, "monitor": "val_auc"}, r"(?=.*'val_accuracy').*'monitor'"),
+        # Checked even while unused, as scikit-learn checks every parameter.
+        ({"monitor": "val_mae"}, r"(?=.*'val_loss').*'monitor' parameter"),
         ({"class_weight": "balance"}, "'class_weight' parameter"),
         # The compiled loop counts in int32: 2**31 would wrap around.
         ({"epochs": 2**31}, "'epochs' parameter"),
@@ -94,6 +96,8 @@ def test_invalid_regressor_loss():
     X, y = rng_data()
     with pytest.raises(ValueError, match=r"(?=.*'huber')(?=.*'mae').*'loss' parameter"):
         OptimizedMLPRegressor(**SMALL, loss="hinge").fit(X, y.astype(float))
+    with pytest.raises(ValueError, match=r"(?=.*'val_mae').*'monitor' parameter"):
+        OptimizedMLPRegressor(**SMALL, monitor="val_accuracy").fit(X, y.astype(float))
 
 
 def test_too_few_samples_per_class_for_the_validation_split():

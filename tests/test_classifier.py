@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone, is_classifier
-from sklearn.datasets import load_breast_cancer
+from sklearn.datasets import load_breast_cancer, make_classification
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -57,6 +58,19 @@ def test_multiclass_softmax_string_labels(multiclass_data):
     assert set(pred) <= set(labels) and pred.shape == (len(X),)
     assert est.score(X, labels) > 0.8
     assert est.predict_proba(X[:1]).shape == (1, 3)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_probabilities_sum_to_one_in_float64(binary_data, multiclass_data, n_classes):
+    X, y = binary_data if n_classes == 2 else multiclass_data
+    est = OptimizedMLPClassifier(**SMALL).fit(X, y)
+    proba = est.predict_proba(X)
+    # log_loss checks the rows to float64 precision and warns otherwise.
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=0, atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_loss(y, proba)
+    np.testing.assert_allclose(est.predict_log_proba(X), np.log(proba))
 
 
 def test_bool_labels_come_back_as_bool(binary_data):
@@ -259,6 +273,31 @@ def test_divergence_stops_warns_and_stays_finite(binary_data):
         est.fit(X * 100, y)
     assert est.n_epochs_ < 30
     assert np.isfinite(est.predict_proba(X)).all()
+
+
+@pytest.mark.parametrize("epochs", [1, 20])
+def test_weights_blown_up_by_an_epochs_last_update_are_not_kept(epochs):
+    # The epoch's loss is measured before each update, so it can be finite
+    # while the last update left NaN weights: those must not be "last good".
+    X, y = make_classification(n_samples=200, n_features=6, n_informative=4, random_state=0)
+    est = OptimizedMLPClassifier(n_layers=3, units=16, optimizer="sgd", learning_rate=1e3,
+                                 epochs=epochs, batch_size=64, l2=0.0, random_state=0)
+    with pytest.warns(DivergenceWarning, match="kept the initial weights"):
+        est.fit(X, y)
+    assert np.isfinite(est.predict_proba(X)).all()
+
+
+def test_divergence_with_early_stopping_names_the_best_epoch_kept():
+    X, y = make_classification(n_samples=200, n_features=6, n_informative=4, random_state=0)
+    est = OptimizedMLPClassifier(n_layers=1, units=8, optimizer="sgd", learning_rate=30.0,
+                                 epochs=60, l2=0.0, early_stopping=True, patience=100,
+                                 random_state=0)
+    with pytest.warns(DivergenceWarning) as record:
+        est.fit(X, y)
+    best = int(np.nanargmin(est.history_["val_loss"]))
+    # The best epoch is not the last finite one, so the message tells them apart.
+    assert est.best_epoch_ == best < est.n_epochs_ - 2
+    assert f"kept the weights of epoch {best + 1}." in str(record[0].message)
 
 
 def test_verbose_zero_is_silent_and_verbose_one_reports(binary_data, capfd):

@@ -5,12 +5,13 @@ import pytest
 from sklearn.base import is_regressor
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, make_regression
+from sklearn.exceptions import DataConversionWarning
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skoptnn import OptimizedMLPRegressor
+from skoptnn import DivergenceWarning, OptimizedMLPRegressor
 
 SMALL = dict(n_layers=1, units=16, epochs=30, learning_rate=0.01, random_state=0)
 
@@ -41,6 +42,14 @@ def test_multi_output(data):
     assert est.n_outputs_ == 2 and est.model_.get_layer("output").units == 2
     assert est.predict(X).shape == (len(X), 2)
     assert est.score(X, Y) > 0.9
+
+
+def test_column_vector_target_warns_and_predicts_1d(data):
+    # As scikit-learn's MLPRegressor: y of shape (n, 1) is a 1-D target.
+    X, y = data
+    with pytest.warns(DataConversionWarning, match="column-vector y"):
+        est = OptimizedMLPRegressor(**SMALL).fit(X, y.reshape(-1, 1))
+    assert est.predict(X).shape == (len(X),)
 
 
 @pytest.mark.parametrize("loss, keras_name", [("mae", "mean_absolute_error"), ("huber", "huber")])
@@ -94,3 +103,14 @@ def test_constant_target_column_is_predicted_exactly(data):
     pred = est.predict(X)
     assert (pred[:, 1] == 0.1).all()
     assert np.corrcoef(pred[:, 0], y)[0, 1] > 0.9  # the other column still learns
+
+
+def test_weights_that_overflow_the_outputs_are_not_kept():
+    # Finite weights after epoch 1, finite loss measured during it, but outputs
+    # that overflow to inf: predictions must stay finite all the same.
+    X, y = make_regression(n_samples=200, n_features=6, noise=5.0, random_state=0)
+    est = OptimizedMLPRegressor(n_layers=3, units=16, optimizer="sgd", learning_rate=1.0,
+                                epochs=20, batch_size=64, l2=0.0, random_state=0)
+    with pytest.warns(DivergenceWarning, match="kept the initial weights"):
+        est.fit(X, y)
+    assert np.isfinite(est.predict(X)).all()
