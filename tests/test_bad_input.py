@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
@@ -158,6 +159,9 @@ def test_values_beyond_float32_at_predict_are_refused():
     est = OptimizedMLPRegressor(**SMALL).fit(X, y)
     with pytest.raises(ValueError, match="X has values too large for float32"):
         est.predict(np.full((1, 3), -1e39))
+    # Sparse X is cast before it is densified: the same check must hold there.
+    with pytest.raises(ValueError, match=r"too large for float32 .*largest magnitude 1e\+39"):
+        est.predict(sp.csr_matrix(np.array([[0.0, -1e39, 0.0]])))
 
 
 # scikit-learn's finite check sums y, which overflows for the last fit's target.
