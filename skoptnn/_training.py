@@ -230,7 +230,11 @@ class _Trainer:
             saved.assign(v.value)
 
     def _weights_are_finite(self):
-        return tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in self.model.variables])
+        # Floating variables only: dropout keeps an integer seed state among them.
+        return tf.reduce_all([
+            tf.reduce_all(tf.math.is_finite(v)) for v in self.model.variables
+            if keras.backend.is_float_dtype(v.dtype)
+        ])
 
     def _restore_snapshot(self):
         for saved, v in zip(self._snapshot, self.model.variables, strict=True):
