@@ -169,8 +169,15 @@ class ProgressCallback:
         self._seen: dict[int, tuple[Any, int]] = {}
         self._bar = tqdm(total=self.n_iter, desc=desc, unit="trial", **tqdm_kwargs)
 
+    def __getstate__(self) -> dict:
+        # scikit-learn hands the search, callbacks included, to every worker
+        # process; the bar and its stream stay in this one.
+        return {**self.__dict__, "_bar": None, "_seen": {}}
+
     def __call__(self, res: Any) -> bool:
         """Advance the bar; return False so the search continues."""
+        if self._bar is None:
+            raise RuntimeError("ProgressCallback: this is a copy sent to a worker; it has no bar.")
         key = id(res.space)
         n_new = len(res.x_iters) - self._seen.get(key, (None, 0))[1]
         self._seen[key] = (res.space, len(res.x_iters))
@@ -191,4 +198,5 @@ class ProgressCallback:
 
     def close(self) -> None:
         """Close the bar (also done automatically after ``n_iter`` trials)."""
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()

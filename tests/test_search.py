@@ -68,10 +68,14 @@ def test_a_diverging_configuration_is_scored_but_not_picked(data, n_jobs):
     search = BayesSearchCV(
         _pipeline(optimizer="sgd"), space, n_iter=5, cv=2, random_state=0, n_jobs=n_jobs
     )
+    # scikit-learn sends the search, callbacks included, to worker processes:
+    # the bar (here on an unpicklable stream) must not go with it.
+    progress = ProgressCallback(5, file=io.StringIO())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DivergenceWarning)
-        search.fit(*data)
+        search.fit(*data, callback=progress)
 
+    assert progress.n_done_ == 5 and "5/5" in progress._bar.fp.getvalue()
     trials = trials_dataframe(search)
     assert (trials["learning_rate"] == 1e3).any(), "the diverging point was not tried"
     assert np.isfinite(trials["mean_test_score"]).all()
