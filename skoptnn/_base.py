@@ -57,8 +57,13 @@ _fitting: set[int] = set()
 _fitting_lock = threading.Lock()
 
 
+# Warnings raised in _fit point at the caller of fit: _fit, fit, then
+# scikit-learn's _fit_context wrapper stand in between.
+_USER_FRAME = 4
+
+
 class DivergenceWarning(UserWarning):
-    """Training stopped because the loss became NaN or infinite."""
+    """Training stopped because the loss, weights or outputs became NaN or infinite."""
 
 
 class _SklearnMixinsFirst(type):
@@ -236,7 +241,7 @@ class _MLPMixin:
                 f"epoch {result.diverged_epoch + 1}, so training stopped and kept {kept}. "
                 f"Lower learning_rate (now {learning_rate:g}) or set clipnorm=1.0.",
                 DivergenceWarning,
-                stacklevel=3,
+                stacklevel=_USER_FRAME,
             )
 
         self.gradient_norms_ = self.raw_gradient_norms_ = None
@@ -246,7 +251,7 @@ class _MLPMixin:
             )
             message = diagnose(self.raw_gradient_norms_)
             if message is not None:
-                warnings.warn(message, GradientWarning, stacklevel=3)
+                warnings.warn(message, GradientWarning, stacklevel=_USER_FRAME)
 
         # The Keras model_ is built on first access (see model_): building one
         # costs more than training a small network from a compiled graph.

@@ -230,8 +230,9 @@ def plot_gradient_norms(
     ``raw_gradient_norms_``, the norms before clipping. Vanishing gradients
     show as the first layers' lines lying orders of magnitude below the output
     layer's; exploding ones as lines shooting up. The y axis is logarithmic
-    because those gaps span orders of magnitude (zero norms, as with
-    ``kernel_initializer="zeros"`` and ReLU, cannot be drawn on it).
+    because those gaps span orders of magnitude; zero norms cannot be drawn
+    on it, so when every norm is zero (``kernel_initializer="zeros"`` and
+    ReLU, say) the axis stays linear and shows the flat lines at 0.
 
     Parameters
     ----------
@@ -300,7 +301,8 @@ def plot_gradient_norms(
     epochs = np.asarray(norms.index, dtype=int) + 1
     for layer in norms.columns:
         ax.plot(epochs, norms[layer].to_numpy(dtype=float), label=str(layer))
-    ax.set_yscale("log")
+    if (norms.to_numpy(dtype=float) > 0).any():
+        ax.set_yscale("log")
     ax.set_xlabel("epoch")
     ax.set_ylabel("kernel gradient norm" + (" (before clipping)" if raw else ""))
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))

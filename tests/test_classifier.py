@@ -282,9 +282,11 @@ def test_weights_blown_up_by_an_epochs_last_update_are_not_kept(epochs):
     X, y = make_classification(n_samples=200, n_features=6, n_informative=4, random_state=0)
     est = OptimizedMLPClassifier(n_layers=3, units=16, optimizer="sgd", learning_rate=1e3,
                                  epochs=epochs, batch_size=64, l2=0.0, random_state=0)
-    with pytest.warns(DivergenceWarning, match="kept the initial weights"):
+    with pytest.warns(DivergenceWarning, match="kept the initial weights") as record:
         est.fit(X, y)
     assert np.isfinite(est.predict_proba(X)).all()
+    # The warning points at the line that called fit, not inside scikit-learn.
+    assert record[0].filename == __file__
 
 
 def test_divergence_with_early_stopping_names_the_best_epoch_kept():

@@ -162,6 +162,7 @@ def test_zero_initialisation_warns_that_nothing_learns(binary_data, activation):
     X, y = binary_data
     est = OptimizedMLPClassifier(n_layers=2, units=8, epochs=3, kernel_initializer="zeros",
                                  activation=activation, random_state=0, monitor_gradients=True)
-    with pytest.warns(GradientWarning, match="No gradient.*kernel_initializer='zeros'"):
+    with pytest.warns(GradientWarning, match="No gradient.*kernel_initializer='zeros'") as record:
         est.fit(X, y)
     assert (est.raw_gradient_norms_.to_numpy() == 0).all()
+    assert record[0].filename == __file__  # the caller's line, not scikit-learn's

@@ -1,6 +1,7 @@
 """skoptnn.plotting on real (tiny) fits: lines, unwrapping, errors."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -169,6 +170,19 @@ def test_gradient_norms_honours_ax_and_pipeline(grad_pipe, grad_clf):
     assert len(ax.get_lines()) == 3
     np.testing.assert_allclose(ax.get_lines()[0].get_ydata(),
                                grad_clf.gradient_norms_["hidden_1"].to_numpy())
+
+
+def test_all_zero_gradient_norms_plot_on_a_linear_axis(binary_data):
+    est = OptimizedMLPClassifier(n_layers=2, units=4, epochs=2, kernel_initializer="zeros",
+                                 monitor_gradients=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the fit's own GradientWarning
+        est.fit(*binary_data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns on a log axis with no positive value
+        ax = plot_gradient_norms(est, raw=True)
+    assert ax.get_yscale() == "linear"
+    assert all((line.get_ydata() == 0).all() for line in ax.get_lines())
 
 
 def test_gradient_norms_need_monitoring(plain_clf):
