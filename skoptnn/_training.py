@@ -487,6 +487,11 @@ class _Trainer:
         if early_stopping is not None and best >= 0 and diverged < 0:
             self._restore_snapshot()  # the best epoch's weights, as promised
         table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
+        if verbose and early_stopping is not None and best >= 0 and diverged < 0:
+            how = "stopped early" if len(table) < epochs else "ran every epoch"
+            value = table[best, names.index(es.monitor)]
+            print(f"Early stopping {how}: restored the weights of epoch {best + 1} "
+                  f"({es.monitor}: {value:.4f})", flush=True)
         # Which weights were kept: the last finite epoch's, or the best one's.
         kept = diverged if early_stopping is None else best + 1
         if not self._outputs_are_finite(data[0], data[3]):

@@ -84,7 +84,8 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     random_state : int, RandomState instance or None, default=None
         Seeds initialization, dropout, shuffling and the validation split.
     verbose : int, default=0
-        0 is silent; 1 prints one line per epoch.
+        0 is silent; 1 or more prints one line per epoch and, with early
+        stopping, which epoch's weights were restored.
     monitor_gradients : bool, default=False
         Record each Dense layer's kernel gradient norm every epoch in
         ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,

@@ -310,6 +310,14 @@ def test_verbose_zero_is_silent_and_verbose_one_reports(binary_data, capfd):
     OptimizedMLPClassifier(**{**SMALL, "epochs": 3, "verbose": 1}).fit(X, y)
     out, _ = capfd.readouterr()
     assert "Epoch 3/3" in out and "loss" in out
+    est = OptimizedMLPClassifier(**{**SMALL, "epochs": 300, "verbose": 2,
+                                    "early_stopping": True, "patience": 3}).fit(X, y)
+    out, _ = capfd.readouterr()
+    best = est.history_["val_loss"][est.best_epoch_]
+    assert out.splitlines()[-1] == (
+        f"Early stopping stopped early: restored the weights of epoch {est.best_epoch_ + 1} "
+        f"(val_loss: {best:.4f})"
+    )
 
 
 def test_breast_cancer_cv_matches_logistic_regression():
