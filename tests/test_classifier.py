@@ -196,6 +196,18 @@ def test_early_stopping_on_accuracy(binary_data):
     ).fit(X, y)
     acc = est.history_["val_accuracy"]
     assert est.best_epoch_ == int(np.argmax(acc))
+    # It stopped `patience` epochs after the best one, not at the epoch limit.
+    assert est.n_epochs_ == est.best_epoch_ + 3 + 1 < 40
+
+
+def test_min_delta_is_the_improvement_that_counts(binary_data):
+    # No later epoch beats the first by 1e9: stop after exactly `patience` more.
+    X, y = binary_data
+    est = OptimizedMLPClassifier(
+        **{**SMALL, "epochs": 40, "early_stopping": True, "patience": 4, "min_delta": 1e9}
+    ).fit(X, y)
+    assert (est.best_epoch_, est.n_epochs_) == (0, 5)
+    assert min(est.history_["val_loss"][1:]) < est.history_["val_loss"][0]  # it did improve
 
 
 def test_clipping_reaches_the_optimizer_and_bounds_the_updates(binary_data):
@@ -219,7 +231,8 @@ def test_every_optimizer_trains(binary_data, optimizer):
     X, y = binary_data
     est = OptimizedMLPClassifier(**{**SMALL, "optimizer": optimizer}).fit(X, y)
     assert type(est.model_.optimizer).__name__.lower() == optimizer
-    assert np.isfinite(est.history_["loss"]).all()
+    loss = est.history_["loss"]
+    assert np.isfinite(loss).all() and loss[-1] < loss[0]  # it learned something
 
 
 def test_learning_rate_is_used(binary_data):
@@ -254,6 +267,18 @@ def test_sample_weight_matters_and_is_not_modified(binary_data):
     np.testing.assert_array_equal(sw, copy)
     b = OptimizedMLPClassifier(**SMALL).fit(X, y)
     assert a.predict_proba(X)[:, 1].mean() > b.predict_proba(X)[:, 1].mean()
+
+
+def test_class_weight_multiplies_sample_weight(binary_data):
+    X, y = binary_data
+    sw = np.linspace(0.5, 2.0, len(y))
+    by_class = {0: 10.0, 1: 1.0}
+    both = OptimizedMLPClassifier(**SMALL, class_weight=by_class).fit(X, y, sample_weight=sw)
+    product = OptimizedMLPClassifier(**SMALL).fit(X, y, sample_weight=sw * np.where(y == 0, 10, 1))
+    only_sw = OptimizedMLPClassifier(**SMALL).fit(X, y, sample_weight=sw)
+    # Equal up to float32 rounding of the product.
+    np.testing.assert_allclose(both.predict_proba(X), product.predict_proba(X), atol=1e-5)
+    assert not np.allclose(both.predict_proba(X), only_sw.predict_proba(X), atol=1e-3)
 
 
 def test_sparse_input_gives_the_dense_result(binary_data):

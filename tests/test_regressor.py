@@ -58,6 +58,10 @@ def test_losses(data, loss, keras_name):
     est = OptimizedMLPRegressor(**SMALL, loss=loss).fit(X, y)
     assert est._spec.loss == keras_name
     assert est.score(X, y) > 0.8
+    # The loss reached the trainer: it does not train like the default mse.
+    mse = OptimizedMLPRegressor(**SMALL).fit(X, y)
+    assert not np.allclose(est.predict(X), mse.predict(X), rtol=0, atol=1e-2)
+    assert not np.allclose(est.history_["loss"], mse.history_["loss"])
 
 
 def test_early_stopping_on_mae(data):
@@ -66,6 +70,7 @@ def test_early_stopping_on_mae(data):
         **{**SMALL, "epochs": 200}, early_stopping=True, monitor="val_mae", patience=3
     ).fit(X, y)
     assert est.best_epoch_ == int(np.argmin(est.history_["val_mae"]))
+    assert est.n_epochs_ == est.best_epoch_ + 3 + 1 < 200  # stopped, `patience` after the best
 
 
 def test_transformed_target_regressor_and_pipeline(data):
