@@ -36,7 +36,10 @@ def test_search_runs_on_a_local_dask_cluster(binary_data, tmp_path):
 
     X, y = binary_data
     search = BayesSearchCV(
-        make_pipeline(StandardScaler(), OptimizedMLPClassifier(units=8, epochs=20, random_state=0)),
+        make_pipeline(
+            StandardScaler(),
+            OptimizedMLPClassifier(units=16, epochs=30, learning_rate=0.01, random_state=0),
+        ),
         {
             "optimizedmlpclassifier__n_layers": Integer(1, 2),
             "optimizedmlpclassifier__dropout": Real(0.0, 0.3),
@@ -62,5 +65,7 @@ def test_search_runs_on_a_local_dask_cluster(binary_data, tmp_path):
     # The scheduler's log agrees: tasks ran, and only on the cluster's workers.
     assert tasks.data and {t["worker"] for t in tasks.data} <= workers
     assert len(search.cv_results_["params"]) == 4
-    assert 0.5 < search.best_score_ <= 1
+    # Learned on the workers: these settings score 0.73-0.80 here, where random
+    # predictions would score about 0.55 in four tries.
+    assert 0.68 < search.best_score_ <= 1
     assert search.best_estimator_.predict(X).shape == y.shape
