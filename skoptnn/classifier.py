@@ -277,7 +277,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         proba = np.asarray(proba, dtype=np.float64).reshape(-1, len(self.classes_))
         # The network's float32 rows sum to 1 only within ~1e-7; log_loss and
         # other scorers check to float64 precision.
-        return proba / proba.sum(axis=1, keepdims=True)
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
 
     def predict_log_proba(self, X):
         """Log of the probability of each class for each sample.
