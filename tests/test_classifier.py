@@ -142,13 +142,35 @@ def test_zeros_initializer_makes_hidden_units_identical(binary_data):
 
 @pytest.mark.parametrize(
     "activation, expected",
-    [("relu", "HeNormal"), ("tanh", "GlorotUniform"), ("selu", "LecunNormal")],
+    [("relu", "HeNormal"), ("leaky_relu", "HeNormal"), ("elu", "HeNormal"),
+     ("gelu", "HeNormal"), ("silu", "HeNormal"), ("tanh", "GlorotUniform"),
+     ("sigmoid", "GlorotUniform"), ("selu", "LecunNormal")],
 )
 def test_auto_initializer_follows_activation(binary_data, activation, expected):
     X, y = binary_data
-    est = OptimizedMLPClassifier(**{**SMALL, "epochs": 1, "activation": activation}).fit(X, y)
-    init = est.model_.get_layer("hidden_1").kernel_initializer
-    assert type(init).__name__ == expected
+    est = OptimizedMLPClassifier(**{**SMALL, "epochs": 3, "activation": activation}).fit(X, y)
+    hidden = est.model_.get_layer("hidden_1")
+    # Dense -> [BatchNormalization] -> Activation: the activation is its own layer.
+    assert est.model_.get_layer(f"{activation}_1").activation.__name__ == activation
+    assert type(hidden.kernel_initializer).__name__ == expected
+    output = est.model_.get_layer("output")
+    assert type(output.kernel_initializer).__name__ == "GlorotUniform"
+    assert est.history_["loss"][-1] < est.history_["loss"][0]
+
+
+def test_biases_start_at_zero(binary_data):
+    from skoptnn._network import build_network, initial_weights
+
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**{**SMALL, "epochs": 1}).fit(X, y)
+    model = build_network(est._spec.network, seed=0)
+    trainable, _ = initial_weights(model, est._spec.network, seed=7)
+    biases = [w for w, v in zip(trainable, model.trainable_variables, strict=True)
+              if v.path.endswith("bias")]
+    assert biases and not any(b.any() for b in biases)
+    kernels = [w for w, v in zip(trainable, model.trainable_variables, strict=True)
+               if v.path.endswith("kernel")]
+    assert all(k.std() > 0 for k in kernels)
 
 
 @pytest.mark.parametrize("param", [{"dropout": 0.5}, {"l2": 0.1}, {"l1": 0.01}])
@@ -233,6 +255,17 @@ def test_every_optimizer_trains(binary_data, optimizer):
     assert type(est.model_.optimizer).__name__.lower() == optimizer
     loss = est.history_["loss"]
     assert np.isfinite(loss).all() and loss[-1] < loss[0]  # it learned something
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "adadelta"])
+def test_default_learning_rate_is_keras_default(binary_data, optimizer):
+    import keras
+
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**{**SMALL, "learning_rate": None, "optimizer": optimizer,
+                                    "epochs": 1}).fit(X, y)
+    keras_default = float(np.asarray(keras.optimizers.get(optimizer).learning_rate))
+    assert float(np.asarray(est.model_.optimizer.learning_rate)) == pytest.approx(keras_default)
 
 
 def test_learning_rate_is_used(binary_data):
