@@ -1,3 +1,5 @@
+import contextlib
+import io
 import subprocess
 import sys
 
@@ -30,7 +32,10 @@ def csv_path(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tuned(csv_path, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    assert main(["tune", str(csv_path), "--target", "label", "--output", str(out), *TINY]) == 0
+    report = io.StringIO()
+    with contextlib.redirect_stdout(report):
+        assert main(["tune", str(csv_path), "--target", "label", "--output", str(out), *TINY]) == 0
+    (out / "report.txt").write_text(report.getvalue())  # for test_tune_reports_the_best
     return out
 
 
@@ -48,6 +53,16 @@ def test_tune_writes_model_trials_and_plot(tuned):
     assert {"rank", "mean_test_score", "units", "optimizer"} <= set(trials.columns)
     model = joblib.load(tuned / "model.joblib")
     assert list(model.classes_) == ["no", "yes"]
+
+
+def test_tune_reports_the_best(tuned):
+    report = (tuned / "report.txt").read_text()
+    trials = pd.read_csv(tuned / "trials.csv")
+    best = trials.loc[trials["rank"] == 1].iloc[0]
+    assert "Tuning on 96 rows (4 features), 24 held out; 2 configurations x 2 folds." in report
+    assert f"CV accuracy: {best['mean_test_score']:.4f}" in report
+    assert f"  units = {best['units']}" in report and f"  optimizer = {best['optimizer']}" in report
+    assert "Held-out test accuracy: " in report
 
 
 def test_predict_writes_labels_and_probabilities(tuned, csv_path, tmp_path, capsys):
