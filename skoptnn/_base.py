@@ -211,7 +211,10 @@ class _MLPMixin:
         # Keras averages w * loss over the rows; scaled to mean 1, that is the
         # weighted mean, so a weight of k counts as k copies of the row (as in
         # scikit-learn's MLP) and multiplying every weight by c changes nothing.
-        sample_weight /= sample_weight.mean(dtype=np.float64)
+        # In float64: only the ratios reach the float32 network, never the
+        # possibly huge products of sample_weight and class_weight.
+        sample_weight = sample_weight / sample_weight.max()  # a sum of 1e308s would overflow
+        sample_weight = (sample_weight / sample_weight.mean()).astype(np.float32)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
 
@@ -238,7 +241,7 @@ class _MLPMixin:
                     else "the initial weights")
             warnings.warn(
                 f"Training diverged: the loss, weights or outputs became non-finite at "
-                f"epoch {result.diverged_epoch + 1}, so training stopped and kept {kept}. "
+                f"epoch {result.diverged_epoch + 1}; the fit kept {kept}. "
                 f"Lower learning_rate (now {learning_rate:g}) or set clipnorm=1.0.",
                 DivergenceWarning,
                 stacklevel=_USER_FRAME,
@@ -331,7 +334,7 @@ class _MLPMixin:
         return _as_float32(X), y
 
     def _sample_weight(self, X, y, sample_weight):
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float32, copy=True)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
         if np.any(sample_weight < 0):
             raise ValueError("sample_weight must be non-negative.")
         return sample_weight

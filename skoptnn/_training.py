@@ -487,21 +487,24 @@ class _Trainer:
         if early_stopping is not None and best >= 0 and diverged < 0:
             self._restore_snapshot()  # the best epoch's weights, as promised
         table = np.concatenate(rows) if rows else np.zeros((0, len(names)))
-        if verbose and early_stopping is not None and best >= 0 and diverged < 0:
-            how = "stopped early" if len(table) < epochs else "ran every epoch"
-            value = table[best, names.index(es.monitor)]
-            print(f"Early stopping {how}: restored the weights of epoch {best + 1} "
-                  f"({es.monitor}: {value:.4f})", flush=True)
         # Which weights were kept: the last finite epoch's, or the best one's.
         kept = diverged if early_stopping is None else best + 1
         if not self._outputs_are_finite(data[0], data[3]):
             # Finite weights can still overflow the outputs (a huge regression
             # output, say): only the initial weights are known to be safe.
             assign_weights(self.model, initial_weights(self.model, spec.network, seed))
+            diverged = diverged if diverged >= 0 else len(table) - 1
+            kept = best = -1
+        if diverged >= 0:
+            # The diverged epoch's optimizer state (NaN or huge moments) would
+            # wreck any further training of model_ from the kept weights.
             assign_values(self.optimizer.variables, self._optimizer_init)
             self.optimizer.learning_rate = learning_rate
-            diverged = diverged if diverged >= 0 else len(table) - 1
-            kept = 0
+        if verbose and early_stopping is not None and best >= 0 and diverged < 0:
+            how = "stopped early" if len(table) < epochs else "ran every epoch"
+            value = table[best, names.index(es.monitor)]
+            print(f"Early stopping {how}: restored the weights of epoch {best + 1} "
+                  f"({es.monitor}: {value:.4f})", flush=True)
         extra = {}
         if monitor_gradients:
             shape = (0, 2, len(self.kernel_names))

@@ -241,14 +241,14 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         if self.class_weight is not None:
             check_classification_targets(y)  # before class_weight reads y's labels
             if isinstance(self.class_weight, dict):
-                # Weights are float32 in training: larger ones would become inf.
+                # Bounded so that the product with sample_weight stays finite.
                 bad = {k: v for k, v in self.class_weight.items()
                        if not (isinstance(v, Real) and 0 <= v <= _FLOAT32_MAX)}
                 if bad:
                     raise ValueError(
                         f"class_weight must map classes to finite non-negative weights; got {bad}."
                     )
-            sample_weight *= compute_sample_weight(self.class_weight, y).astype(np.float32)
+            sample_weight *= compute_sample_weight(self.class_weight, y)
             # (An all-zero sample_weight was already refused, by name, above.)
             if not sample_weight.any():
                 raise ValueError("class_weight gives every sample a zero weight: nothing to "

@@ -119,3 +119,38 @@ def test_weights_that_overflow_the_outputs_are_not_kept():
     with pytest.warns(DivergenceWarning, match="kept the initial weights"):
         est.fit(X, y)
     assert np.isfinite(est.predict(X)).all()
+
+
+def test_outputs_fallback_reports_no_best_epoch():
+    # Early stopping had a best epoch, but its weights overflow the outputs on
+    # one extreme row: the initial weights are kept, and nothing claims otherwise.
+    rng = np.random.RandomState(0)
+    X = rng.randn(150, 4)
+    y = X @ rng.randn(4) + 0.1 * rng.randn(150)
+    X[0, 0] = 1e30
+    est = OptimizedMLPRegressor(n_layers=2, units=8, epochs=10, loss="mae", optimizer="sgd",
+                                learning_rate=1.0, l2=0.0, early_stopping=True, patience=30,
+                                validation_fraction=0.2, random_state=0)
+    with pytest.warns(DivergenceWarning, match="kept the initial weights"):
+        est.fit(X, y)
+    assert est.best_epoch_ is None
+    assert np.isfinite(est.predict(X)).all()
+
+
+@pytest.mark.parametrize("optimizer, learning_rate, n_layers", [("adam", 1e3, 3),
+                                                                ("rmsprop", 1e2, 5)])
+def test_model_trains_on_after_a_divergence(optimizer, learning_rate, n_layers):
+    # The kept weights come with a fresh optimizer state, not the diverged
+    # epoch's NaN moments: model_ can be trained further.
+    rng = np.random.RandomState(0)
+    X = rng.randn(150, 4).astype(np.float32)
+    y = X @ rng.randn(4) + 0.1 * rng.randn(150)
+    est = OptimizedMLPRegressor(n_layers=n_layers, units=16, epochs=20, optimizer=optimizer,
+                                learning_rate=learning_rate, l2=0.0, random_state=0)
+    with pytest.warns(DivergenceWarning):
+        est.fit(X, y)
+    assert all(np.isfinite(a).all() for a in est._optimizer_state)
+    model = est.model_
+    model.optimizer.learning_rate = 1e-4
+    model.fit(X, (y - est._y_mean) / est._y_scale, epochs=1, verbose=0)
+    assert np.isfinite(est.predict(X)).all()

@@ -49,3 +49,13 @@ def test_only_the_ratios_of_the_weights_matter(kind):
     a = small.fit(X, y, sample_weight=weights).predict(X)
     b = small.fit(X, y, sample_weight=1000.0 * weights).predict(X)
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_huge_class_weight_times_sample_weight_keeps_its_ratios():
+    # Both within their limits; their product is beyond float32, its ratios are not.
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    sw = np.full(len(y), 100.0)
+    huge = OptimizedMLPClassifier(**FULL_BATCH, class_weight={0: 1e37, 1: 3e37})
+    small = OptimizedMLPClassifier(**FULL_BATCH, class_weight={0: 1.0, 1: 3.0})
+    np.testing.assert_allclose(huge.fit(X, y, sample_weight=sw).predict_proba(X),
+                               small.fit(X, y).predict_proba(X), rtol=1e-5, atol=1e-6)
