@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _folds(text: str) -> int:
+    value = int(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"cross-validation needs at least 2 folds, got {value}")
+    return value
+
+
 def _n_jobs(text: str) -> int:
     value = int(text)
     if value == 0:
@@ -43,6 +51,12 @@ def _fraction(text: str) -> float:
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1), got {value}")
     return value
+
+
+_NO_HEADER_HELP = (
+    "DATA.csv has no header row (like the Pima CSV): columns are named by their 0-based "
+    "position, so --target 8 is the ninth column"
+)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -65,10 +79,11 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     tune.add_argument("data", nargs="?", metavar="DATA.csv", help="CSV file with a header row")
     tune.add_argument("--target", metavar="COLUMN", help="column to predict (required with DATA)")
+    tune.add_argument("--no-header", action="store_true", help=_NO_HEADER_HELP)
     tune.add_argument("--n-iter", type=_positive_int,
                       help="configurations to try (default: 30; 15 for the demo)")
-    tune.add_argument("--cv", type=_positive_int,
-                      help="cross-validation folds (default: 5)")
+    tune.add_argument("--cv", type=_folds,
+                      help="cross-validation folds, >= 2 (default: 5)")
     tune.add_argument("--n-jobs", type=_n_jobs, default=1,
                       help="parallel fits; -1 for one per core (default: 1)")
     tune.add_argument(
@@ -100,17 +115,18 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument("model", metavar="MODEL", help="model.joblib written by 'skoptnn tune'")
     predict.add_argument("data", metavar="DATA.csv", help="CSV file with a header row")
+    predict.add_argument("--no-header", action="store_true", help=_NO_HEADER_HELP)
     predict.add_argument("--output", default="predictions.csv",
                          help="output CSV (default: predictions.csv)")
     return parser
 
 
 # -- shared helpers -----------------------------------------------------------
-def _read_csv(path: str):
+def _read_csv(path: str, header: bool = True):
     import pandas as pd
 
     try:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, header=0 if header else None)
     except FileNotFoundError:
         raise CLIError(f"no such file: {path}") from None
     except IsADirectoryError:
@@ -121,7 +137,20 @@ def _read_csv(path: str):
         raise CLIError(f"cannot read {path} as CSV: {_one_line(exc)}") from None
     if frame.empty:
         raise CLIError(f"{path} has a header but no data rows")
+    if not header:
+        frame.columns = [str(i) for i in range(frame.shape[1])]
+    elif all(_is_number(name) for name in frame.columns):
+        print(f"skoptnn: note: every column name in the first row of {path} is a number; if "
+              "the file has no header row, pass --no-header", file=sys.stderr)
     return frame
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _one_line(exc: BaseException) -> str:
@@ -139,7 +168,7 @@ def _load_tune_data(args: argparse.Namespace):
         return frame, "target"
     if args.target is None:
         raise CLIError("tune DATA.csv needs --target COLUMN")
-    frame = _read_csv(args.data)
+    frame = _read_csv(args.data, header=not args.no_header)
     if args.target not in frame.columns:
         raise CLIError(
             f"target column {args.target!r} not in {args.data}; available columns: "
@@ -174,6 +203,45 @@ def _check_target(y) -> None:
         raise CLIError(
             f"class {_plain(counts.idxmin())!r} of {y.name!r} has a single row; every class needs "
             "at least 2 for the stratified test split"
+        )
+
+
+def _check_mostly_numeric(X, path) -> None:
+    """Refuse a column of numbers with a few stray text values.
+
+    pandas reads it as text, so the pipeline would one-hot encode every
+    number as its own category: silently, and with a much worse model.
+    """
+    import pandas as pd
+    from pandas.api.types import is_numeric_dtype
+
+    for column in X.columns:
+        values = X[column]
+        if is_numeric_dtype(values):
+            continue
+        parsed = pd.to_numeric(values, errors="coerce")
+        bad = values.notna() & parsed.isna()
+        if bad.any() and parsed.notna().sum() > bad.sum():
+            raise CLIError(
+                f"column {column!r} of {path} holds numbers but {bad.sum()} non-numeric "
+                f"value(s), e.g. {_plain(values[bad].iloc[0])!r}; fix or blank them "
+                "(blanks are imputed)"
+            )
+
+
+def _check_early_stopping_split(y_train, cv: int) -> None:
+    """Each inner fit holds out 10% for early stopping, stratified by class."""
+    n_classes = y_train.nunique()
+    n_fit = len(y_train) - math.ceil(len(y_train) / cv)  # rows an inner fit trains on
+    n_val = math.ceil(0.1 * n_fit)
+    smallest = y_train.value_counts().min()
+    smallest_fit = smallest - math.ceil(smallest / cv)
+    if n_val < n_classes or n_fit - n_val < n_classes or smallest_fit < 2:
+        raise CLIError(
+            f"too little data for early stopping inside {cv}-fold CV: each fit trains on "
+            f"about {n_fit} rows and holds out {n_val} of them, which must include every "
+            f"class ({n_classes}), and the smallest class has {smallest} training rows; "
+            "lower --cv or add data"
         )
 
 
@@ -229,6 +297,7 @@ def _tune(args: argparse.Namespace) -> int:
     if X.shape[1] == 0:
         raise CLIError(f"no feature columns besides the target {target!r}")
     _check_target(y)
+    _check_mostly_numeric(X, args.data)
 
     from sklearn.metrics import get_scorer
 
@@ -241,6 +310,10 @@ def _tune(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CLIError(f"cannot create output directory {out}: {_one_line(exc)}") from None
+    try:  # now, not after the search
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise CLIError(f"cannot write to output directory {out}: {_one_line(exc)}") from None
 
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -261,6 +334,7 @@ def _tune(args: argparse.Namespace) -> int:
             f"the smallest class has {smallest} training rows, fewer than --cv {cv}; "
             "lower --cv or add data"
         )
+    _check_early_stopping_split(y_train, cv)
 
     import joblib
     from skopt import BayesSearchCV
@@ -285,8 +359,13 @@ def _tune(args: argparse.Namespace) -> int:
     # scikit-optimize's Gaussian process is thousands of tiny BLAS calls: one
     # BLAS thread is much faster for them beside TensorFlow's thread pools.
     backend = "threading" if args.parallel == "threads" else "loky"
-    with threadpool_limits(1, user_api="blas"), joblib.parallel_backend(backend):
-        search.fit(X_train, y_train, callback=ProgressCallback(n_iter, file=sys.stderr))
+    progress = ProgressCallback(n_iter, file=sys.stderr)
+    try:
+        with threadpool_limits(1, user_api="blas"), joblib.parallel_backend(backend):
+            search.fit(X_train, y_train, callback=progress)
+    except ValueError as exc:  # e.g. a --scoring that does not fit these labels
+        progress.close()  # the error goes on a line of its own
+        raise CLIError(f"the search failed: {_one_line(exc)}") from None
     elapsed = time.perf_counter() - start
 
     test_score = scorer(search.best_estimator_, X_test, y_test)
@@ -297,9 +376,12 @@ def _tune(args: argparse.Namespace) -> int:
     print(f"CV {args.scoring}: {search.best_score_:.4f}")
     print(f"Held-out test {args.scoring}: {test_score:.4f}")
 
-    joblib.dump(search.best_estimator_, out / "model.joblib")
-    trials_dataframe(search).to_csv(out / "trials.csv")
-    _save_convergence(search, out / "convergence.png")
+    try:
+        joblib.dump(search.best_estimator_, out / "model.joblib")
+        trials_dataframe(search).to_csv(out / "trials.csv")
+        _save_convergence(search, out / "convergence.png")
+    except OSError as exc:
+        raise CLIError(f"cannot write the results to {out}: {_one_line(exc)}") from None
     print(f"Wrote {out / 'model.joblib'}, {out / 'trials.csv'}, {out / 'convergence.png'}")
     return 0
 
@@ -358,7 +440,7 @@ def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     model = _load_model(args.model)
-    frame = _read_csv(args.data)
+    frame = _read_csv(args.data, header=not args.no_header)
     expected = list(model.feature_names_in_)
     missing = [c for c in expected if c not in frame.columns]
     if missing:
@@ -413,4 +495,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run the importable module, not this __main__ copy: the saved pipeline must
+    # refer to skoptnn.cli._as_object, which any other process can import.
+    from skoptnn.cli import main as _main
+
+    raise SystemExit(_main())

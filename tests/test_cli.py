@@ -2,6 +2,7 @@ import contextlib
 import io
 import subprocess
 import sys
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -223,3 +224,79 @@ def test_predict_accepts_a_pipeline_of_the_users_own(csv_path, tmp_path):
     out = tmp_path / "own.csv"
     assert main(["predict", str(tmp_path / "own.joblib"), str(csv_path), "--output", str(out)]) == 0
     assert len(pd.read_csv(out)) == len(frame)
+
+
+def _frame(n=120, n_classes=2, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = (np.digitize(X[:, 0], np.quantile(X[:, 0], np.linspace(0, 1, n_classes + 1)[1:-1]))
+         if n_classes > 2 else (X[:, 0] > 0).astype(int))
+    return pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "c": X[:, 2], "y": y})
+
+
+def test_tune_refuses_what_would_fail_after_the_search(tmp_path, capsys):
+    out = ["--output", str(tmp_path / "out")]
+    path = tmp_path / "d.csv"
+
+    # 10 classes in 120 rows: early stopping's hold-out cannot hold every class.
+    _frame(n_classes=10).to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", *TINY, *out]) == 2
+    assert "too little data for early stopping inside 2-fold CV" in _error(capsys)
+
+    # One stray text value would turn a numeric column into 120 categories.
+    frame = _frame().astype({"b": object})
+    frame.loc[5, "b"] = "abc"
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", *TINY, *out]) == 2
+    assert "column 'b' of" in (err := _error(capsys)) and "e.g. 'abc'" in err
+
+    # A scorer that does not fit these labels fails in the search: one line too.
+    frame = _frame().assign(y=lambda f: np.where(f["y"] == 1, "yes", "no"))
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", "--scoring", "f1", *TINY, *out]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after the progress bar
+    assert last.startswith("skoptnn: error: the search failed: pos_label=1 is not a valid")
+
+    assert main(["tune", str(path), "--target", "y", "--cv", "1", *out]) == 2
+    assert "at least 2 folds" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs /proc")
+def test_tune_checks_the_output_directory_is_writable_before_searching(tmp_path, capsys):
+    path = tmp_path / "d.csv"
+    _frame().to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", *TINY, "--output", "/proc/self"]) == 2
+    assert "cannot write to output directory /proc/self" in _error(capsys)
+
+
+def test_headerless_csv(tmp_path, capsys):
+    path = tmp_path / "pima-like.csv"
+    _frame().to_csv(path, index=False, header=False)
+    out = tmp_path / "out"
+    # Read with a header, the first data row names the columns: say so.
+    assert main(["tune", str(path), "--target", "nope", "--output", str(out)]) == 2
+    assert "pass --no-header" in capsys.readouterr().err
+
+    assert main(["tune", str(path), "--no-header", "--target", "3", *TINY,
+                 "--output", str(out)]) == 0
+    assert "Tuning on 96 rows (3 features)" in capsys.readouterr().out
+    preds = tmp_path / "p.csv"
+    assert main(["predict", str(out / "model.joblib"), str(path), "--no-header",
+                 "--output", str(preds)]) == 0
+    assert len(pd.read_csv(preds)) == 120  # every row, none taken for a header
+
+
+def test_python_dash_m_saves_a_model_any_process_can_load(tmp_path):
+    # Run as __main__, the CLI must still pickle skoptnn.cli's helpers by that name.
+    path = tmp_path / "d.csv"
+    frame = _frame()
+    frame["color"] = np.where(frame["b"] > 0, "red", "blue")  # uses the categorical branch
+    frame.to_csv(path, index=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "skoptnn.cli", "tune", str(path), "--target", "y", *TINY,
+         "--output", str(tmp_path / "out")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    model = joblib.load(tmp_path / "out" / "model.joblib")
+    assert model.predict(frame.drop(columns="y")).shape == (120,)
