@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50, help="epochs per fit (default 50)")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="where to save the figure (default: next to this script)")
+                        help="PNG file or folder (default: next to this script)")
     args = parser.parse_args()
     seed = args.random_state
 
@@ -139,6 +139,9 @@ def main() -> None:
     right.legend(title="layer", fontsize="x-small", ncols=2)
     right.set_title("lr=0.1, clipnorm=1.0: norms before clipping")
     fig.tight_layout()
+    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
+        args.out = args.out / Path(__file__).with_suffix(".png").name
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     plt.close(fig)
     print(f"\nWrote {args.out}")

@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40, help="epochs per fit (default 40)")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="where to save the figure (default: next to this script)")
+                        help="PNG file or folder (default: next to this script)")
     args = parser.parse_args()
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -119,6 +119,9 @@ def main() -> None:
     ax.set_title("3 x 32 ReLU units (dotted: sigmoid), no L2: training loss by kernel_initializer")
     ax.legend(fontsize="small")
     fig.tight_layout()
+    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
+        args.out = args.out / Path(__file__).with_suffix(".png").name
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     plt.close(fig)
     print(f"\nWrote {args.out}")

@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="fits per variant (default 5)")
     parser.add_argument("--random-state", type=int, default=0, help="seed of the split")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="where to save the figure (default: next to this script)")
+                        help="PNG file or folder (default: next to this script)")
     args = parser.parse_args()
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -111,6 +111,9 @@ def main() -> None:
     right.set_ylabel("held-out accuracy")
     right.set_title(f"held-out accuracy ({args.seeds} seeds, bar = mean)")
     fig.tight_layout()
+    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
+        args.out = args.out / Path(__file__).with_suffix(".png").name
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     plt.close(fig)
     print(f"Wrote {args.out}")

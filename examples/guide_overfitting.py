@@ -69,7 +69,7 @@ def main() -> None:
                         help="early stopping patience (default 20)")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="where to save the figure (default: next to this script)")
+                        help="PNG file or folder (default: next to this script)")
     args = parser.parse_args()
     seed = args.random_state
     start = time.perf_counter()
@@ -139,6 +139,9 @@ def main() -> None:
     # The unregularised curve climbs far; cap the axis so the others stay readable.
     axes[0].set_ylim(0, min(2.0, 1.1 * max(c[:, 2].max() for c in curves.values())))
     fig.tight_layout()
+    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
+        args.out = args.out / Path(__file__).with_suffix(".png").name
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     plt.close(fig)
     print(f"\nWrote {args.out} ({time.perf_counter() - start:.0f} s)")

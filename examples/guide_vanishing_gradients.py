@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--n-layers", type=int, default=8, help="hidden layers (default 8)")
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="where to save the figure (default: next to this script)")
+                        help="PNG file or folder (default: next to this script)")
     args = parser.parse_args()
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -106,6 +106,9 @@ def main() -> None:
     axes[0].get_legend().remove()  # one legend (same layers) is enough
     axes[1].legend(title="layer", fontsize="x-small", ncols=2, loc="lower left")
     fig.tight_layout()
+    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
+        args.out = args.out / Path(__file__).with_suffix(".png").name
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=100)
     plt.close(fig)
     print(f"\nWrote {args.out}")

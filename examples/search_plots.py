@@ -2,7 +2,7 @@
 
 Usage::
 
-    python examples/search_plots.py [OUTPUT_DIR]
+    python examples/search_plots.py [--out DIR]
 
 Writes ``convergence.png`` (best objective after each trial) and
 ``objective.png`` (partial dependence of the objective on each searched
@@ -12,7 +12,7 @@ negative CV accuracy: BayesSearchCV minimizes. Takes about a minute.
 
 from __future__ import annotations
 
-import sys
+import argparse
 import warnings
 from pathlib import Path
 
@@ -39,7 +39,10 @@ STEP = "optimizedmlpclassifier"
 
 
 def main() -> None:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "search-plots")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "search-plots",
+                        help="folder for the two PNGs (default: examples/search-plots)")
+    out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     X, y = load_breast_cancer(return_X_y=True)
 
