@@ -857,7 +857,7 @@ def benchmark(argv: list[str] | None = None) -> dict:
                         help=f"Pima CSV (no header, outcome last); default {DEFAULT_PIMA} "
                         "if it exists, otherwise Pima is skipped")
     parser.add_argument("--quick", action="store_true",
-                        help="tiny smoke run (2 outer folds, 3 candidates, 2 datasets)")
+                        help="tiny smoke run (2 outer folds, 2 candidates, 2 datasets)")
     parser.add_argument("--out-dir", default=None,
                         help="where results.md and compare.png go (default: benchmarks/; "
                         "with --quick a new temporary folder)")

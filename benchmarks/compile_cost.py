@@ -297,6 +297,10 @@ def main() -> None:
     parser.add_argument("path", nargs="?", help="Pima CSV (no header); default: breast cancer")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    if args.path and not Path(args.path).is_file():
+        parser.error(f"no such file: {args.path}")
     sys.path.insert(0, str(Path(__file__).parent))
     from fit_speed import load_data
 

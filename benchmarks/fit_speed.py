@@ -346,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
+    if args.path and not Path(args.path).is_file():
+        parser.error(f"no such file: {args.path}")
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     tf.get_logger().setLevel("ERROR")  # Keras' retracing hints during scikeras' CV
     table = run(args.path, args.repeats)

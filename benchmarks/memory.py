@@ -33,6 +33,7 @@ import argparse
 import gc
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -73,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-architectures", action="store_true",
                         help="a new architecture every cycle, as in a search")
     args = parser.parse_args(argv)
+    if args.cycles < 1 or args.epochs < 1:
+        parser.error("--cycles and --epochs must be >= 1")
+    if args.path and not Path(args.path).is_file():
+        parser.error(f"no such file: {args.path}")
 
     X, y, name = load_data(args.path)
     X_tr, X_te, y_tr, _ = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)

@@ -291,7 +291,15 @@ def main() -> None:
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one timed run
     args = parser.parse_args()
-    data = f"synthetic:{args.synthetic}" if args.synthetic else args.csv
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    if args.synthetic is not None and args.csv:
+        parser.error("give a CSV or --synthetic ROWS, not both")
+    if args.synthetic is not None and args.synthetic < 10:
+        parser.error("--synthetic needs at least 10 rows")
+    if args.csv and not Path(args.csv).is_file():
+        parser.error(f"no such file: {args.csv}")
+    data = f"synthetic:{args.synthetic}" if args.synthetic is not None else args.csv
     if args.run == "breakdown":
         print(json.dumps(run_breakdown(data, json.loads(sys.stdin.read()), args.space)))
         return
