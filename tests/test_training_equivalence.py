@@ -156,17 +156,22 @@ def test_unshuffled_with_partial_last_batch(data):
 
 
 def test_one_compiled_graph_serves_every_rate(data):
-    """Fits that differ only in dropout, L2 and clipnorm share one trainer, and
-    each trains exactly as it would on a trainer of its own (no stale values)."""
+    """Fits that differ only in dropout, L2, clipnorm, learning rate, batch size,
+    epochs and initializer share one trainer and one trace, and each trains
+    exactly as it would on a trainer of its own (no stale values)."""
     X, y = data
-    common = {"hidden_layer_sizes": (16,), "epochs": 5, "random_state": 0}
+    common = {"hidden_layer_sizes": (16,), "random_state": 0}
     settings = [
-        {"dropout": 0.1, "l2": 1e-3, "clipnorm": 0.5},
-        {"dropout": 0.5, "l2": 1e-1, "clipnorm": 2.0},
+        {"dropout": 0.1, "l2": 1e-3, "clipnorm": 0.5, "learning_rate": 0.01, "batch_size": 16,
+         "epochs": 4, "kernel_initializer": "he_uniform"},
+        {"dropout": 0.5, "l2": 1e-1, "clipnorm": 2.0, "learning_rate": 0.001, "batch_size": 32,
+         "epochs": 6, "kernel_initializer": "glorot_normal"},
     ]
     clear_cache()
     shared = [OptimizedMLPClassifier(**common, **s).fit(X, y) for s in settings]
     assert len(_training._trainers) == 1
+    (trainer,) = _training._trainers.values()
+    assert [f.experimental_get_tracing_count() for f in trainer._runs.values()] == [1]
     a, b = (est.model_.get_weights() for est in shared)
     assert not all(np.array_equal(wa, wb) for wa, wb in zip(a, b, strict=True))
     for setting, est in zip(settings, shared, strict=True):
