@@ -53,10 +53,7 @@ def _fraction(text: str) -> float:
     return value
 
 
-_NO_HEADER_HELP = (
-    "DATA.csv has no header row (like the Pima CSV): columns are named by their 0-based "
-    "position, so --target 8 is the ninth column"
-)
+_DATA_HELP = "CSV file, with a header row unless --no-header"
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -77,9 +74,11 @@ def _build_parser() -> argparse.ArgumentParser:
             "scikit-learn's breast-cancer data."
         ),
     )
-    tune.add_argument("data", nargs="?", metavar="DATA.csv", help="CSV file with a header row")
+    tune.add_argument("data", nargs="?", metavar="DATA.csv", help=_DATA_HELP)
     tune.add_argument("--target", metavar="COLUMN", help="column to predict (required with DATA)")
-    tune.add_argument("--no-header", action="store_true", help=_NO_HEADER_HELP)
+    tune.add_argument("--no-header", action="store_true",
+                      help="DATA.csv has no header row (like the Pima CSV): columns are named "
+                           "by their 0-based position, so --target 8 is the ninth column")
     tune.add_argument("--n-iter", type=_positive_int,
                       help="configurations to try (default: 30; 15 for the demo)")
     tune.add_argument("--cv", type=_folds,
@@ -114,8 +113,11 @@ def _build_parser() -> argparse.ArgumentParser:
         ),
     )
     predict.add_argument("model", metavar="MODEL", help="model.joblib written by 'skoptnn tune'")
-    predict.add_argument("data", metavar="DATA.csv", help="CSV file with a header row")
-    predict.add_argument("--no-header", action="store_true", help=_NO_HEADER_HELP)
+    predict.add_argument("data", metavar="DATA.csv", help=_DATA_HELP)
+    predict.add_argument("--no-header", action="store_true",
+                         help="DATA.csv has no header row, for a model tuned with --no-header: "
+                              "either the training file's columns, or only the features, in "
+                              "their training order")
     predict.add_argument("--output", default="predictions.csv",
                          help="output CSV (default: predictions.csv)")
     return parser
@@ -139,6 +141,14 @@ def _read_csv(path: str, header: bool = True):
         raise CLIError(f"{path} has a header but no data rows")
     if not header:
         frame.columns = [str(i) for i in range(frame.shape[1])]
+        # A header read as data: text all along the first row, numbers below it.
+        first, rest = frame.iloc[0], frame.iloc[1:].apply(pd.to_numeric, errors="coerce")
+        numbers_below = bool(rest.notna().to_numpy().any())
+        if numbers_below and not any(_is_number(v) for v in first.dropna()):
+            raise CLIError(
+                f"the first row of {path} looks like a header ({', '.join(map(str, first))}); "
+                "drop --no-header"
+            )
     elif all(_is_number(name) for name in frame.columns):
         print(f"skoptnn: note: every column name in the first row of {path} is a number; if "
               "the file has no header row, pass --no-header", file=sys.stderr)
@@ -165,6 +175,8 @@ def _load_tune_data(args: argparse.Namespace):
         frame = load_breast_cancer(as_frame=True).frame
         if args.target is not None and args.target != "target":
             raise CLIError("--target needs DATA.csv (the demo data's target is 'target')")
+        if args.no_header:
+            raise CLIError("--no-header needs DATA.csv")
         return frame, "target"
     if args.target is None:
         raise CLIError("tune DATA.csv needs --target COLUMN")
@@ -206,11 +218,12 @@ def _check_target(y) -> None:
         )
 
 
-def _check_mostly_numeric(X, path) -> None:
-    """Refuse a column of numbers with a few stray text values.
+def _note_mostly_numeric(X, path) -> None:
+    """Point out a column of numbers with some text values in it.
 
-    pandas reads it as text, so the pipeline would one-hot encode every
-    number as its own category: silently, and with a much worse model.
+    pandas reads it as text, so the pipeline one-hot encodes every number as a
+    category of its own: right for ticket or zip codes, wrong for a numeric
+    column with a few typos or '?' markers, which would go unnoticed.
     """
     import pandas as pd
     from pandas.api.types import is_numeric_dtype
@@ -222,10 +235,12 @@ def _check_mostly_numeric(X, path) -> None:
         parsed = pd.to_numeric(values, errors="coerce")
         bad = values.notna() & parsed.isna()
         if bad.any() and parsed.notna().sum() > bad.sum():
-            raise CLIError(
-                f"column {column!r} of {path} holds numbers but {bad.sum()} non-numeric "
-                f"value(s), e.g. {_plain(values[bad].iloc[0])!r}; fix or blank them "
-                "(blanks are imputed)"
+            print(
+                f"skoptnn: note: column {column!r} of {path} is mostly numbers but has "
+                f"{bad.sum()} text value(s), e.g. {_plain(values[bad].iloc[0])!r}, so each "
+                "distinct value becomes a category; if it is numeric, blank those cells "
+                "(blanks are imputed)",
+                file=sys.stderr,
             )
 
 
@@ -236,12 +251,18 @@ def _check_early_stopping_split(y_train, cv: int) -> None:
     n_val = math.ceil(0.1 * n_fit)
     smallest = y_train.value_counts().min()
     smallest_fit = smallest - math.ceil(smallest / cv)
-    if n_val < n_classes or n_fit - n_val < n_classes or smallest_fit < 2:
+    problems = []
+    if n_val < n_classes or n_fit - n_val < n_classes:
+        problems.append(f"each fit trains on about {n_fit} rows and holds out {n_val} of them, "
+                        f"and both parts need every class ({n_classes})")
+    if smallest_fit < 2:
+        problems.append(f"the smallest class has {smallest} training rows, so a fit sees "
+                        f"{smallest_fit} of them and needs 2")
+    if problems:
+        # More folds leave more rows to each fit (at most the smallest class's count).
         raise CLIError(
-            f"too little data for early stopping inside {cv}-fold CV: each fit trains on "
-            f"about {n_fit} rows and holds out {n_val} of them, which must include every "
-            f"class ({n_classes}), and the smallest class has {smallest} training rows; "
-            "lower --cv or add data"
+            f"too little data for early stopping inside {cv}-fold CV: " + "; ".join(problems)
+            + f"; raise --cv (up to {smallest}) or add data"
         )
 
 
@@ -297,7 +318,7 @@ def _tune(args: argparse.Namespace) -> int:
     if X.shape[1] == 0:
         raise CLIError(f"no feature columns besides the target {target!r}")
     _check_target(y)
-    _check_mostly_numeric(X, args.data)
+    _note_mostly_numeric(X, args.data)
 
     from sklearn.metrics import get_scorer
 
@@ -314,6 +335,9 @@ def _tune(args: argparse.Namespace) -> int:
         tempfile.TemporaryFile(dir=out).close()
     except OSError as exc:
         raise CLIError(f"cannot write to output directory {out}: {_one_line(exc)}") from None
+    for name in ("model.joblib", "trials.csv", "convergence.png"):
+        if (out / name).is_dir():
+            raise CLIError(f"{out / name} is a directory; tune writes a file there")
 
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -436,12 +460,29 @@ def _check_numeric(model, X, path: str) -> None:
             )
 
 
+def _position_columns(frame, expected: list, path: str):
+    """Name a headerless file's columns as in training, where its width says how."""
+    if not all(str(name).isdecimal() for name in expected):
+        raise CLIError("the model was tuned on a CSV with a header row; drop --no-header")
+    if frame.shape[1] == len(expected):  # the features alone, in training order
+        return frame.set_axis(expected, axis=1)
+    if frame.shape[1] == len(expected) + 1:
+        return frame  # the training file's layout: features and target
+    raise CLIError(
+        f"{path} has {frame.shape[1]} columns; the model takes {len(expected)} features "
+        f"(columns {', '.join(expected)} of its training file): give those, in that order, "
+        "or the training file's columns"
+    )
+
+
 def _predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
     model = _load_model(args.model)
     frame = _read_csv(args.data, header=not args.no_header)
     expected = list(model.feature_names_in_)
+    if args.no_header:
+        frame = _position_columns(frame, expected, args.data)
     missing = [c for c in expected if c not in frame.columns]
     if missing:
         raise CLIError(f"{args.data} lacks the model's columns: {', '.join(map(str, missing))}")

@@ -238,17 +238,13 @@ def test_tune_refuses_what_would_fail_after_the_search(tmp_path, capsys):
     out = ["--output", str(tmp_path / "out")]
     path = tmp_path / "d.csv"
 
-    # 10 classes in 120 rows: early stopping's hold-out cannot hold every class.
+    # 10 classes in 120 rows: early stopping's hold-out cannot hold every class
+    # with 2 folds; more folds leave each fit more rows.
     _frame(n_classes=10).to_csv(path, index=False)
     assert main(["tune", str(path), "--target", "y", *TINY, *out]) == 2
-    assert "too little data for early stopping inside 2-fold CV" in _error(capsys)
-
-    # One stray text value would turn a numeric column into 120 categories.
-    frame = _frame().astype({"b": object})
-    frame.loc[5, "b"] = "abc"
-    frame.to_csv(path, index=False)
-    assert main(["tune", str(path), "--target", "y", *TINY, *out]) == 2
-    assert "column 'b' of" in (err := _error(capsys)) and "e.g. 'abc'" in err
+    err = _error(capsys)
+    assert "too little data for early stopping inside 2-fold CV" in err
+    assert "both parts need every class (10); raise --cv" in err
 
     # A scorer that does not fit these labels fails in the search: one line too.
     frame = _frame().assign(y=lambda f: np.where(f["y"] == 1, "yes", "no"))
@@ -269,6 +265,17 @@ def test_tune_checks_the_output_directory_is_writable_before_searching(tmp_path,
     assert "cannot write to output directory /proc/self" in _error(capsys)
 
 
+def test_tune_notes_a_numeric_column_with_stray_text(tmp_path, capsys):
+    # pandas reads it as text: every number would become a category, silently.
+    frame = _frame().astype({"b": object})
+    frame.loc[5, "b"] = "abc"
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", *TINY, "--output", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "note: column 'b' of" in err and "1 text value(s), e.g. 'abc'" in err
+
+
 def test_headerless_csv(tmp_path, capsys):
     path = tmp_path / "pima-like.csv"
     _frame().to_csv(path, index=False, header=False)
@@ -284,6 +291,27 @@ def test_headerless_csv(tmp_path, capsys):
     assert main(["predict", str(out / "model.joblib"), str(path), "--no-header",
                  "--output", str(preds)]) == 0
     assert len(pd.read_csv(preds)) == 120  # every row, none taken for a header
+    full = pd.read_csv(preds)
+
+    # The features alone, in training order, are placed by position too.
+    features = tmp_path / "features.csv"
+    _frame().drop(columns="y").to_csv(features, index=False, header=False)
+    assert main(["predict", str(out / "model.joblib"), str(features), "--no-header",
+                 "--output", str(preds)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(preds), full)
+    # An extra column would shift every feature: refused.
+    shifted = tmp_path / "shifted.csv"
+    _frame().assign(id=1).iloc[:, [4, 0, 1, 2, 3]].to_csv(shifted, index=False, header=False)
+    assert main(["predict", str(out / "model.joblib"), str(shifted), "--no-header"]) == 2
+    assert "has 5 columns; the model takes 3 features (columns 0, 1, 2" in _error(capsys)
+    # A file with a header read with --no-header: refused, not trained on.
+    headed = tmp_path / "headed.csv"
+    _frame().to_csv(headed, index=False)
+    assert main(["tune", str(headed), "--no-header", "--target", "3", *TINY,
+                 "--output", str(out)]) == 2
+    assert "looks like a header (a, b, c, y); drop --no-header" in _error(capsys)
+    assert main(["tune", "--no-header", "--output", str(out)]) == 2
+    assert "--no-header needs DATA.csv" in _error(capsys)
 
 
 def test_python_dash_m_saves_a_model_any_process_can_load(tmp_path):
