@@ -132,6 +132,14 @@ class _MLPMixin:
     # scikeras entry points that would bypass this fit.
     partial_fit = _hidden_property("partial_fit", "refit with fit() instead")
     initialize = _hidden_property("initialize", "fit() builds the model")
+    # scikeras' encoder factories, which skoptnn's fit never calls.
+    target_encoder = _hidden_property(
+        "target_encoder", "skoptnn encodes targets itself (the classifier's fitted encoder is "
+        "target_encoder_)"
+    )
+    feature_encoder = _hidden_property(
+        "feature_encoder", "skoptnn passes features to the network as float32 arrays"
+    )
 
     # -- scikit-learn plumbing that scikeras overrides -------------------------
     @classmethod

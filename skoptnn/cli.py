@@ -259,10 +259,11 @@ def _check_early_stopping_split(y_train, cv: int) -> None:
         problems.append(f"the smallest class has {smallest} training rows, so a fit sees "
                         f"{smallest_fit} of them and needs 2")
     if problems:
-        # More folds leave more rows to each fit (at most the smallest class's count).
+        # More folds leave more rows to each fit, up to the smallest class's count.
+        advice = f"raise --cv (up to {smallest}) or add data" if cv < smallest else "add data"
         raise CLIError(
             f"too little data for early stopping inside {cv}-fold CV: " + "; ".join(problems)
-            + f"; raise --cv (up to {smallest}) or add data"
+            + f"; {advice}"
         )
 
 

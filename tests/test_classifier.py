@@ -32,6 +32,11 @@ def test_is_a_classifier_and_scikeras_subclass():
     assert is_classifier(est)
     assert isinstance(est, KerasClassifier)
     assert not hasattr(est, "partial_fit")
+    # scikeras' encoder factories are not what skoptnn uses; on the classifier,
+    # scikeras' own raised an unrelated AttributeError ('loss').
+    for name in ("target_encoder", "feature_encoder"):
+        with pytest.raises(AttributeError, match=f"{name} is not available"):
+            getattr(est, name)
 
 
 def test_binary_output_layer_and_loss(binary_data):

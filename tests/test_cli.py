@@ -244,7 +244,12 @@ def test_tune_refuses_what_would_fail_after_the_search(tmp_path, capsys):
     assert main(["tune", str(path), "--target", "y", *TINY, *out]) == 2
     err = _error(capsys)
     assert "too little data for early stopping inside 2-fold CV" in err
-    assert "both parts need every class (10); raise --cv" in err
+    assert "both parts need every class (10); raise --cv (up to" in err
+    # Already at the smallest class's count: more folds are not possible.
+    smallest = int(pd.Series(_frame(n_classes=10)["y"]).value_counts().min() * 0.8)
+    assert main(["tune", str(path), "--target", "y", "--cv", str(smallest), *TINY[:2],
+                 *out]) == 2
+    assert _error(capsys).endswith("; add data")
 
     # A scorer that does not fit these labels fails in the search: one line too.
     frame = _frame().assign(y=lambda f: np.where(f["y"] == 1, "yes", "no"))
