@@ -214,14 +214,14 @@ class _MLPMixin:
     def _fit(self, X, y, sample_weight):
         X, y = self._validate_training_data(X, y)
         sample_weight = self._sample_weight(X, y, sample_weight)
+        # Only the ratios matter from here on (float64: never the possibly huge
+        # products of sample_weight and class_weight); at most 1, so no sum overflows.
+        sample_weight /= sample_weight.max()
         y_encoded = self._encode_target(y, sample_weight)
         X, y_encoded, y, sample_weight = self._drop_zero_weights(X, y_encoded, y, sample_weight)
         # Keras averages w * loss over the rows; scaled to mean 1, that is the
         # weighted mean, so a weight of k counts as k copies of the row (as in
         # scikit-learn's MLP) and multiplying every weight by c changes nothing.
-        # In float64: only the ratios reach the float32 network, never the
-        # possibly huge products of sample_weight and class_weight.
-        sample_weight = sample_weight / sample_weight.max()  # a sum of 1e308s would overflow
         sample_weight = (sample_weight / sample_weight.mean()).astype(np.float32)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))

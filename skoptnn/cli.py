@@ -155,6 +155,13 @@ def _read_csv(path: str, header: bool = True):
     return frame
 
 
+def _text_cells(values):
+    """Mask of the cells of a column that hold something other than a number."""
+    import pandas as pd
+
+    return values.notna() & pd.to_numeric(values, errors="coerce").isna()
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -225,16 +232,14 @@ def _note_mostly_numeric(X, path) -> None:
     category of its own: right for ticket or zip codes, wrong for a numeric
     column with a few typos or '?' markers, which would go unnoticed.
     """
-    import pandas as pd
     from pandas.api.types import is_numeric_dtype
 
     for column in X.columns:
         values = X[column]
         if is_numeric_dtype(values):
             continue
-        parsed = pd.to_numeric(values, errors="coerce")
-        bad = values.notna() & parsed.isna()
-        if bad.any() and parsed.notna().sum() > bad.sum():
+        bad = _text_cells(values)
+        if bad.any() and values.notna().sum() > 2 * bad.sum():  # numbers are the majority
             print(
                 f"skoptnn: note: column {column!r} of {path} is mostly numbers but has "
                 f"{bad.sum()} text value(s), e.g. {_plain(values[bad].iloc[0])!r}, so each "
@@ -446,14 +451,12 @@ def _load_model(path: str):
 
 def _check_numeric(model, X, path: str) -> None:
     """Name a column that was numeric in training but holds text in ``X``."""
-    import pandas as pd
-
     # A pipeline saved by tune has this step; other pipelines are left to themselves.
     transformers = getattr(model.named_steps.get("preprocess"), "transformers_", [])
     numeric = next((cols for name, _, cols in transformers if name == "numeric"), [])
     for column in numeric:
         values = X[column]
-        bad = values.notna() & pd.to_numeric(values, errors="coerce").isna()
+        bad = _text_cells(values)
         if bad.any():
             raise CLIError(
                 f"column {column!r} was numeric in training but {path} has non-numeric "

@@ -217,8 +217,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         # say) is not in the data. (scikit-learn refuses all-zero weights first.)
         keep = sample_weight != 0
         y2d = y_all[keep]
-        w = sample_weight[keep].astype(np.float64)
-        w /= w.max()  # weights near float32's limit times a large y would overflow
+        w = sample_weight[keep]  # scaled to at most 1 by fit: w * y cannot overflow
         with np.errstate(over="ignore", invalid="ignore"):
             mean = np.average(y2d, axis=0, weights=w)
             spread = np.abs(y2d - mean).max(axis=0)
