@@ -111,10 +111,8 @@ downloaded).
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import importlib.util
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -127,7 +125,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from _common import DepthWidthMLP, load_pima, machine  # benchmarks/_common.py
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -191,13 +189,6 @@ QUICK_DATASETS = ("breast_cancer", "wine")
 
 
 # -- data and splits -------------------------------------------------------------
-def load_pima(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    # Not benchmarks/fit_speed.load_data: importing that module loads
-    # TensorFlow, which the parent process deliberately never does.
-    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
-    return table[:, :-1], table[:, -1].astype(int)
-
-
 def load_dataset(name: str, pima: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     if name == "pima":
         if pima is None:
@@ -225,48 +216,6 @@ def outer_splits(y: np.ndarray, n_splits: int, seed: int = 0) -> list[tuple[np.n
 
 def inner_cv(budget: Budget, seed: int) -> StratifiedKFold:
     return StratifiedKFold(budget.inner_cv, shuffle=True, random_state=seed)
-
-
-# -- the scikit-learn MLP adapter ---------------------------------------------------
-class DepthWidthMLP(ClassifierMixin, BaseEstimator):
-    """``MLPClassifier`` with integer depth and width, so a Bayesian search can tune them.
-
-    ``hidden_layer_sizes = (units,) * n_layers``; the other parameters go to
-    ``MLPClassifier`` unchanged (Adam, early stopping on by default).
-    """
-
-    def __init__(self, n_layers=1, units=100, activation="relu", alpha=1e-4,
-                 learning_rate_init=1e-3, batch_size="auto", early_stopping=True,
-                 max_iter=200, random_state=None):
-        self.n_layers = n_layers
-        self.units = units
-        self.activation = activation
-        self.alpha = alpha
-        self.learning_rate_init = learning_rate_init
-        self.batch_size = batch_size
-        self.early_stopping = early_stopping
-        self.max_iter = max_iter
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        from sklearn.neural_network import MLPClassifier
-
-        self.mlp_ = MLPClassifier(
-            hidden_layer_sizes=(int(self.units),) * int(self.n_layers),
-            activation=self.activation, alpha=self.alpha,
-            learning_rate_init=self.learning_rate_init, batch_size=self.batch_size,
-            early_stopping=self.early_stopping, max_iter=self.max_iter,
-            random_state=self.random_state,
-        ).fit(X, y)
-        self.classes_ = self.mlp_.classes_
-        self.n_features_in_ = self.mlp_.n_features_in_
-        return self
-
-    def predict(self, X):
-        return self.mlp_.predict(X)
-
-    def predict_proba(self, X):
-        return self.mlp_.predict_proba(X)
 
 
 # -- Keras models (module level, so clones and worker processes can pickle them) ----
@@ -648,29 +597,6 @@ def _std(values: np.ndarray) -> float:
 
 
 # -- report ------------------------------------------------------------------------------
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def machine(load_start: tuple[float, ...]) -> list[str]:
-    versions = ", ".join(
-        f"{name} {_version(dist)}" for name, dist in [
-            ("numpy", "numpy"), ("tensorflow", "tensorflow"), ("keras", "keras"),
-            ("scikit-learn", "scikit-learn"), ("scikit-optimize", "scikit-optimize"),
-            ("scikeras", "scikeras"), ("keras-tuner", "keras-tuner")])
-    return [
-        f"- machine: {platform.platform()} ({platform.machine()}), {os.cpu_count()} CPUs, "
-        "no GPU used",
-        "- load average (1/5/15 min) at start: " + "/".join(f"{x:.2f}" for x in load_start)
-        + ", at end: " + "/".join(f"{x:.2f}" for x in os.getloadavg())
-        + f" (above {os.cpu_count()} means other processes competed for the CPUs)",
-        f"- python {platform.python_version()}, {versions}",
-    ]
-
-
 def table(rows: list[dict]) -> list[str]:
     lines = ["| dataset | method | accuracy | ROC AUC | total time (s) | time/candidate (s) "
              "| vs skoptnn (accuracy) |", "|---|---|---|---|---|---|---|"]

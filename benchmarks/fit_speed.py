@@ -36,7 +36,21 @@ median over ``--repeats`` runs is reported:
     settings run every epoch and the difference is the per-epoch cost of the
     validation pass and best-weights bookkeeping (on 90% of the rows);
 (g) ``monitor_gradients=True`` vs off (skoptnn only): the cost of recording
-    every Dense kernel's gradient norm per batch.
+    every Dense kernel's gradient norm per batch;
+(h) the first fit of a new architecture after a warm-up fit (skoptnn only):
+    one untimed fit of ``n_layers=2, units=32``, then per repeat a
+    (n_layers, units) pair never fitted before in the process (3x48, 4x54,
+    3x60, ...; same activation, optimizer and settings as (a)) is fitted
+    twice in a row: the median first fit against the median repeated fit;
+(i) how early early stopping stops (skoptnn only): ``cross_validate`` of
+    ``OptimizedMLPClassifier(n_layers=3, units=64, early_stopping=True,
+    random_state=0)`` with the package's other defaults (100 epochs at most,
+    patience 10) on all rows, with the folds of (b): accuracy and the
+    ``n_epochs_`` of each fold's estimator (run once; it is deterministic).
+
+(f) also lists the epochs each contender ran (``n_epochs_``; scikit-learn's
+``n_iter_``; the length of scikeras' history) and its best epoch (0-based:
+skoptnn's ``best_epoch_``, the best validation score or loss of the others).
 
 The table (also written to ``benchmarks/fit_speed.md``) lists times in
 seconds unless marked, and the ratios of each contender to skoptnn (> 1 means
@@ -57,9 +71,14 @@ from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn.datasets import load_breast_cancer
+from _common import load_data  # benchmarks/_common.py
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+from sklearn.model_selection import (
+    StratifiedKFold,
+    cross_val_score,
+    cross_validate,
+    train_test_split,
+)
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -75,17 +94,10 @@ N_BATCH_ROWS = 100_000
 N_BATCH_CALLS = 30  # milliseconds per call: more calls than --repeats for a stable median
 SCALE_SHAPE = (1_000_000, 50)
 SCALE_BATCH = 256
+NEW_ARCH_WARM_UP = (2, 32)  # (h): (n_layers, units) of the warm-up fit
 
 
 # -- data and contenders -------------------------------------------------------
-def load_data(path: str | None) -> tuple[np.ndarray, np.ndarray, str]:
-    if path is None:
-        X, y = load_breast_cancer(return_X_y=True)
-        return X, y, "breast cancer (sklearn)"
-    table = np.loadtxt(path, delimiter=",", dtype=np.float64)
-    return table[:, :-1], table[:, -1].astype(int), f"Pima ({Path(path).name})"
-
-
 def build_keras_mlp(meta: dict) -> keras.Model:
     """scikeras model function: the same (10, 10) ReLU MLP with a sigmoid output."""
     model = keras.Sequential([keras.Input(shape=(meta["n_features_in_"],))])
@@ -270,16 +282,23 @@ def run(path: str | None, repeats: int) -> str:
         "sklearn MLP": {"early_stopping": True},
     }
     es_times = {}
+    es_epochs = {}
+    es_fitted = {}
     for label, make in CONTENDERS.items():
         make_pipeline(StandardScaler(), make(**es_params[label])).fit(X_tr, y_tr)  # warm-up
-        es_times[label] = median_time(
-            lambda m=make, p=es_params[label]: make_pipeline(StandardScaler(), m(**p)).fit(
-                X_tr, y_tr), repeats)
+
+        def fit_es(make=make, label=label):
+            es_fitted[label] = make_pipeline(StandardScaler(), make(**es_params[label])).fit(
+                X_tr, y_tr)
+
+        es_times[label] = median_time(fit_es, repeats)
+        es_epochs[label] = epochs_run(es_fitted[label][-1])
         print(f"(f) {label}: fit with early stopping {es_times[label]:.3f} s "
-              f"(off: {fit_times[label]:.3f} s)", flush=True)
+              f"(off: {fit_times[label]:.3f} s); {es_epochs[label]}", flush=True)
     rows.append(("(f) fit, early stopping on (all 100 epochs run)", "s", es_times))
     rows.append(("(f) early stopping on / off", "x", {
         k: es_times[k] / fit_times[k] for k in es_times}))
+    rows.append(("(f) epochs run (best epoch, 0-based)", "text", es_epochs))
 
     # (g) gradient monitoring on vs off (skoptnn only: the peers have no such switch).
     monitored = lambda: make_pipeline(  # noqa: E731
@@ -292,10 +311,93 @@ def run(path: str | None, repeats: int) -> str:
     rows.append(("(g) monitor_gradients on / off", "x",
                  {"skoptnn": grad_time / fit_times["skoptnn"]}))
 
-    return report(name, len(X_tr), repeats, rows)
+    # (h) the first fit of a never-fitted architecture against a repeat of it.
+    first, again = new_architecture(X_tr, y_tr, repeats)
+    rows.append(("(h) first fit of a new architecture, after a warm-up fit", "s",
+                 {"skoptnn": first}))
+    rows.append(("(h) a repeated fit of that architecture", "s", {"skoptnn": again}))
+    rows.append(("(h) new-architecture first fit / repeated fit", "x",
+                 {"skoptnn": first / again}))
+    goals = [("new-architecture first fit <= 1.5x repeated fit", first <= 1.5 * again,
+              f"{first:.3f} s vs {again:.3f} s: {first / again:.2f}x")]
+
+    # (i) how early early stopping stops: 3 x 64, package defaults, 5-fold CV.
+    epochs_cell, mean_epochs, max_epochs = early_stopping_cv(X, y, cv, name)
+    rows.append((f"(i) 3x64, defaults, early_stopping=True, 5-fold CV on {name}: accuracy, "
+                 "epochs run", "text", {"skoptnn": epochs_cell}))
+    goals.append((f"early stopping stops well before `epochs`: mean epochs run < "
+                  f"{0.6 * max_epochs:g} of {max_epochs}", mean_epochs < 0.6 * max_epochs,
+                  f"{mean_epochs:.1f}"))
+
+    return report(name, len(X_tr), repeats, rows, goals)
 
 
-def report(name: str, n_train: int, repeats: int, rows) -> str:
+def epochs_run(est) -> str:
+    """Epochs a fitted contender ran, and its best epoch (0-based), as a table cell."""
+    if isinstance(est, OptimizedMLPClassifier):
+        return f"{est.n_epochs_} (best {est.best_epoch_})"
+    if isinstance(est, MLPClassifier):  # early stopping: best validation accuracy
+        return f"{est.n_iter_} (best {int(np.argmax(est.validation_scores_))})"
+    history = est.history_  # scikeras: restore_best_weights keeps the lowest val_loss
+    return f"{len(history['loss'])} (best {int(np.argmin(history['val_loss']))})"
+
+
+def new_sizes(n: int) -> list[tuple[int, int]]:
+    """``n`` distinct (n_layers, units) pairs that no other workload of this script fits.
+
+    Widths 48, 54, 60, ... (never the warm-up's 32, (a)'s 10 or (i)'s 64),
+    depths alternating 3 and 4.
+    """
+    sizes = [(3 + i % 2, 48 + 6 * i) for i in range(n)]
+    assert not {NEW_ARCH_WARM_UP, (len(HIDDEN), HIDDEN[0]), (3, 64)} & set(sizes)
+    return sizes
+
+
+def new_architecture(X_tr, y_tr, repeats: int) -> tuple[float, float]:
+    """(h) median first fit of never-fitted architectures and median repeated fit of them.
+
+    One warm-up fit of 2 x 32 (same activation, optimizer and settings), then
+    per repeat a never-fitted (n_layers, units) pair is fitted twice in a
+    row: the first fit is the new-architecture figure, the second the
+    repeated-fit one.
+    """
+    def fit(n_layers, units):
+        est = skoptnn_mlp(hidden_layer_sizes=None, n_layers=n_layers, units=units)
+        start = time.perf_counter()
+        make_pipeline(StandardScaler(), est).fit(X_tr, y_tr)
+        return time.perf_counter() - start
+
+    fit(*NEW_ARCH_WARM_UP)
+    firsts, agains = [], []
+    for n_layers, units in new_sizes(repeats):
+        firsts.append(fit(n_layers, units))
+        agains.append(fit(n_layers, units))
+        print(f"(h) skoptnn {n_layers}x{units}: first fit {firsts[-1]:.3f} s, "
+              f"repeated fit {agains[-1]:.3f} s", flush=True)
+    return statistics.median(firsts), statistics.median(agains)
+
+
+def early_stopping_cv(X, y, cv, name: str) -> tuple[str, float, int]:
+    """(i) 5-fold CV of 3 x 64 with early stopping: accuracy and epochs run per fold."""
+    pipe = make_pipeline(StandardScaler(), OptimizedMLPClassifier(
+        n_layers=3, units=64, early_stopping=True, random_state=0))
+    max_epochs = pipe[-1].epochs
+    start = time.perf_counter()
+    out = cross_validate(pipe, X, y, cv=cv, return_estimator=True)
+    seconds = time.perf_counter() - start
+    acc = out["test_score"]
+    epochs = [p[-1].n_epochs_ for p in out["estimator"]]
+    best = [p[-1].best_epoch_ for p in out["estimator"]]
+    mean_epochs = float(np.mean(epochs))
+    cell = (f"accuracy {acc.mean():.3f} ± {acc.std(ddof=1):.3f}; epochs run: mean "
+            f"{mean_epochs:.1f} of {max_epochs} (folds {', '.join(map(str, epochs))}; best "
+            f"{', '.join(map(str, best))})")
+    print(f"(i) skoptnn 3x64 early stopping, 5-fold CV on {name} in {seconds:.2f} s: {cell}",
+          flush=True)
+    return cell, mean_epochs, max_epochs
+
+
+def report(name: str, n_train: int, repeats: int, rows, extra_goals=()) -> str:
     columns = ["skoptnn", "scikeras", "sklearn MLP", "Keras model_(x)", "Keras model_.predict"]
     lines = [
         f"# skoptnn fit speed: {name}, {n_train} training rows",
@@ -311,6 +413,9 @@ def report(name: str, n_train: int, repeats: int, rows) -> str:
     for workload, unit, values in rows:
         if unit == "x":
             cells = [f"{values[c]:.2f}x" if c in values else "-" for c in columns]
+            ratios = ["-"] * 4
+        elif unit == "text":
+            cells = [values.get(c, "-") for c in columns]
             ratios = ["-"] * 4
         else:
             cells = [fmt(values.get(c), unit) for c in columns]
@@ -332,6 +437,7 @@ def report(name: str, n_train: int, repeats: int, rows) -> str:
     goals.append(("batch throughput within 2x of calling Keras directly",
                   by["(d)"]["skoptnn"] * 2 >= direct,
                   f"{by['(d)']['skoptnn']:,.0f} vs best direct {direct:,.0f} rows/s"))
+    goals += extra_goals
     for text, ok, value in goals:
         lines.append(f"- [{'x' if ok else ' '}] {text}: {value} ({'PASS' if ok else 'FAIL'})")
     return "\n".join(lines) + "\n"

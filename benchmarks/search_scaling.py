@@ -146,7 +146,7 @@ def load(data: str | None) -> tuple[np.ndarray, np.ndarray]:
         return make_classification(n_samples=int(data.split(":")[1]), n_features=20,
                                    n_informative=10, random_state=0)
     sys.path.insert(0, str(Path(__file__).parent))
-    from fit_speed import load_data
+    from _common import load_data
 
     X, y, _ = load_data(data)
     return X, y

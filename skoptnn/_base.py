@@ -26,27 +26,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ._activations import ACTIVATIONS
+from ._cache import check_runtime
 from ._gradients import GradientWarning, diagnose, norm_tables
-from ._network import (
-    ACTIVATIONS,
-    INITIALIZERS,
-    NetworkSpec,
-    assign_values,
-    assign_weights,
-    build_network,
-    read_values,
-    read_weights,
-    variables_as_built,
-)
-from ._training import (
-    OPTIMIZERS,
-    EarlyStopping,
-    TrainSpec,
-    check_runtime,
-    default_learning_rate,
-    get_trainer,
-    make_optimizer,
-)
+from ._inference import predict
+from ._keras_model import build_model, read_params, read_state
+from ._optimizers import OPTIMIZERS, default_learning_rate
+from ._params import INITIALIZERS
+from ._spec import NetworkSpec, TrainSpec
+from ._trainer import EarlyStopping, fit
 
 # The compiled loop counts epochs in int32; the network computes in float32.
 _INT32_MAX = 2**31 - 1
@@ -83,11 +71,6 @@ class _SklearnMixinsFirst(type):
                 order.remove(mixin)
                 order.insert(order.index(BaseEstimator), mixin)
         return order
-
-
-def _read_state(model) -> tuple[tuple[list, list], list]:
-    """A Keras model's ``(trainable, non_trainable)`` weights and optimizer state, as arrays."""
-    return read_weights(model), read_values(model.optimizer.variables)
 
 
 def _hidden_property(name: str, reason: str) -> property:
@@ -157,7 +140,7 @@ class _MLPMixin:
         return tags
 
     # -- subclasses fill these in ---------------------------------------------
-    _metrics: tuple[str, ...] = ()
+    _metric: str = ""
 
     def _encode_target(self, y, sample_weight):
         raise NotImplementedError
@@ -238,7 +221,7 @@ class _MLPMixin:
             default_learning_rate(self.optimizer) if self.learning_rate is None
             else float(self.learning_rate)
         )
-        result = get_trainer(spec).fit(
+        result = fit(
             spec, seed, X, y_encoded, sample_weight, validation,
             epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
             learning_rate=learning_rate, early_stopping=early_stopping, verbose=self.verbose,
@@ -258,7 +241,7 @@ class _MLPMixin:
         self.gradient_norms_ = self.raw_gradient_norms_ = None
         if self.monitor_gradients:
             self.gradient_norms_, self.raw_gradient_norms_ = norm_tables(
-                result.extra["gradient_norms"], result.extra["kernel_names"]
+                result.gradient_norms, result.kernel_names
             )
             message = diagnose(self.raw_gradient_norms_)
             if message is not None:
@@ -267,8 +250,9 @@ class _MLPMixin:
         # The Keras model_ is built on first access (see model_): building one
         # costs more than training a small network from a compiled graph.
         self.__dict__.pop("_model", None)
-        self._weights = result.weights
-        self._optimizer_state = result.optimizer_state  # its learning rate included
+        self._params = result.params
+        self._optimizer_state = result.optimizer_state
+        self._learning_rate = learning_rate
         self._seed = seed
         self.history_ = result.history
         self.n_epochs_ = result.n_epochs
@@ -284,7 +268,7 @@ class _MLPMixin:
         It is built once and kept: training it further (``model_.fit``)
         changes what ``predict`` returns and what pickling saves.
         """
-        if "_weights" not in self.__dict__:
+        if "_params" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__} has no model_ before fit.")
         model = self.__dict__.get("_model")
         if model is None:
@@ -294,44 +278,37 @@ class _MLPMixin:
 
     def _build_model(self):
         check_runtime()
-        spec = self._spec
-        model = build_network(spec.network, self._seed)  # the fit's, for get_config()
-        optimizer = make_optimizer(spec.optimizer, spec.clipnorm, spec.clipvalue)
-        model.compile(optimizer=optimizer, loss=spec.loss, metrics=list(spec.metrics))
-        assign_weights(model, self._weights)
-        optimizer.build(model.trainable_variables)
-        # Keras lists the learning rate among the optimizer's variables: this sets it too.
-        assign_values(optimizer.variables, self._optimizer_state)
-        return model
+        return build_model(self._spec, self._params, self._optimizer_state,
+                           self._learning_rate, self._seed)
 
-    def _current_weights(self):
+    def _current_params(self):
         """The weights to predict with: model_'s if it was built, else fit's."""
         model = self.__dict__.get("_model")
         if model is None:
-            return self._weights
-        trainable, non_trainable = variables_as_built(model)
-        return [v.value for v in trainable], [v.value for v in non_trainable]
+            return self._params
+        return read_params(model, self._spec.network)
 
     def __getstate__(self):
         state = dict(super().__getstate__())
         model = state.pop("_model", None)
         if model is not None:  # pickle what model_ knows now, not only what fit left
-            weights, optimizer_state = _read_state(model)
-            state["_weights"] = weights
+            params, optimizer_state = read_state(model, self._spec)
+            state["_params"] = params
             # Unless model_ was recompiled with another optimizer, which the
             # rebuilt model_ (compiled as fit left it) could not take.
-            if [a.shape for a in optimizer_state] == [a.shape for a in self._optimizer_state]:
+            if optimizer_state is not None:
                 state["_optimizer_state"] = optimizer_state
         return state
 
     def __setstate__(self, state):
-        # Estimators pickled before model_ was built on demand hold the model itself.
+        # Estimators pickled with their model_ hold the model itself.
         model = state.pop("model_", None)
         super().__setstate__(state)
         if model is not None:
             self.__dict__["_model"] = model
-            self._weights, self._optimizer_state = _read_state(model)
-            self._seed = 0
+            self._params, optimizer_state = read_state(model, self._spec)
+            if optimizer_state is not None:
+                self._optimizer_state = optimizer_state
 
     # -- the steps of fit -----------------------------------------------------
     def _validate_training_data(self, X, y):
@@ -392,7 +369,7 @@ class _MLPMixin:
         return TrainSpec(
             network=network,
             loss=loss,
-            metrics=self._metrics,
+            metric=self._metric,
             optimizer=self.optimizer,
             clipnorm=None if self.clipnorm is None else float(self.clipnorm),
             clipvalue=None if self.clipvalue is None else float(self.clipvalue),
@@ -436,11 +413,10 @@ class _MLPMixin:
             self, X, reset=False, accept_sparse=("csr", "csc", "coo"),
             dtype=(np.float32, np.float64),
         )
-        X = _as_float32(X)
-        return get_trainer(self._spec).predict(self._current_weights(), X)
+        return predict(self._spec.network, self._current_params(), _as_float32(X))
 
     def __sklearn_is_fitted__(self):
-        return "_weights" in self.__dict__
+        return "_params" in self.__dict__
 
 
 def _as_float32(X) -> np.ndarray:

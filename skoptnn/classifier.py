@@ -158,7 +158,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "monitor": [StrOptions({"val_loss", "val_accuracy"})],
     }
-    _metrics = ("accuracy",)
+    _metric = "accuracy"
     _multi_output = False
     _is_classifier = True
     score = ClassifierMixin.score

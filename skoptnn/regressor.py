@@ -141,7 +141,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         "loss": [StrOptions(set(_LOSSES))],
         "monitor": [StrOptions({"val_loss", "val_mae"})],
     }
-    _metrics = ("mae",)
+    _metric = "mae"
     _multi_output = True
     _is_classifier = False
     score = RegressorMixin.score

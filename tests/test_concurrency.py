@@ -1,8 +1,8 @@
 """Fits in concurrent threads share one compiled loop and train exactly as alone.
 
 joblib's threading backend runs a search's fits in threads of one process;
-skoptnn then traces each architecture once and gives each concurrent fit its
-own copy of the variables (see ``skoptnn._training._Trainer``).
+skoptnn's compiled loop is a pure function of its inputs, so the threads call
+one traced graph at once (see ``skoptnn._loop``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from joblib import parallel_backend
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
-from skoptnn import OptimizedMLPClassifier, _training
-from skoptnn._training import clear_cache
+from skoptnn import OptimizedMLPClassifier, _cache
+from skoptnn._cache import clear_cache
 
 SETTINGS = [
     {"dropout": 0.1, "random_state": 0},
@@ -40,6 +40,7 @@ def test_concurrent_fits_match_sequential_ones(data):
     clear_cache()
     alone = [_fit(data, s) for s in SETTINGS]
     clear_cache()
+    traced = _cache.traced_graphs()
     with ThreadPoolExecutor(max_workers=2) as pool:
         together = list(pool.map(lambda s: _fit(data, s), SETTINGS))
     for a, b in zip(alone, together, strict=True):
@@ -47,31 +48,9 @@ def test_concurrent_fits_match_sequential_ones(data):
         for wa, wb in zip(a.model_.get_weights(), b.model_.get_weights(), strict=True):
             np.testing.assert_array_equal(wa, wb)
 
-    (trainer,) = _training._trainers.values()  # one architecture, one trainer
-    # Two loops were compiled (with and without a validation split), each once.
-    assert len(trainer._runs) == 2
-    assert all(f.experimental_get_tracing_count() == 1 for f in trainer._runs.values())
-
-
-def test_a_busy_trainer_lends_a_replica_that_trains_alike(data):
-    """While one fit holds the trainer's own variables, the next fit runs the same
-    compiled graph on a replica's, with the same result as a fit of its own."""
-    setting = SETTINGS[1]
-    clear_cache()
-    alone = _fit(data, setting)
-    (trainer,) = _training._trainers.values()
-    busy = trainer._acquire()  # as if another thread were fitting on it
-    assert busy is trainer
-    try:
-        lent = _fit(data, setting)
-    finally:
-        trainer._release(busy)
-    (replica,) = (state for state in trainer._free if state is not trainer)
-    assert replica._runs == {}  # it never traced anything itself
-    assert all(f.experimental_get_tracing_count() == 1 for f in trainer._runs.values())
-    assert lent.history_ == alone.history_
-    for wa, wb in zip(alone.model_.get_weights(), lent.model_.get_weights(), strict=True):
-        np.testing.assert_array_equal(wa, wb)
+    # One graph key, traced once however many threads ran it.
+    assert len(_cache.cached_keys()) == 1
+    assert _cache.traced_graphs() - traced == 1
 
 
 def test_threaded_search_scores_like_a_serial_one(data):

@@ -7,30 +7,27 @@ import numpy as np
 import pytest
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
-from skoptnn._network import INITIALIZERS, NetworkSpec, Rates, build_network, initial_weights
+from skoptnn._keras import tf
+from skoptnn._keras_model import build_network, read_params
+from skoptnn._params import INITIALIZERS, initial_params
+from skoptnn._spec import NetworkSpec
 
 SMALL = dict(n_layers=2, units=8, epochs=10, batch_size=32, learning_rate=0.01, random_state=0)
 
 
-@pytest.mark.parametrize(
-    "hidden, batch_norm, dropout",
-    [((), False, 0.0), ((5,), True, 0.0), ((5, 4), False, 0.3), ((6, 3), True, 0.2)],
-)
-def test_initial_weights_are_those_build_network_draws(hidden, batch_norm, dropout):
-    # Fits start from initial_weights on a cached template instead of building
-    # a model: they must be exactly what build_network(spec, seed) would hold.
-    template_spec = NetworkSpec(7, hidden, "relu", batch_norm, dropout, 0.0, 0.0, 3, "softmax")
-    template = build_network(template_spec, seed=0, rates=Rates())
+@pytest.mark.parametrize("hidden, batch_norm",
+                         [((), False), ((5,), True), ((5, 4), False), ((6, 6, 6), True)])
+def test_initial_params_are_those_build_network_draws(hidden, batch_norm):
+    # Fits start from initial_params without building a model: they must be
+    # exactly what build_network(spec, seed) holds.
     for init, activation in itertools.product(INITIALIZERS, ["relu", "tanh", "selu"]):
-        spec = NetworkSpec(7, hidden, activation, batch_norm, dropout, 0.0, 1e-3, 3, "softmax",
+        spec = NetworkSpec(7, hidden, activation, batch_norm, 0.2, 0.0, 1e-3, 3, "softmax",
                            kernel_initializer=init)
-        reference = build_network(spec, seed=1234)
-        trainable, non_trainable = initial_weights(template, spec, seed=1234)
-        expected = reference.trainable_variables + reference.non_trainable_variables
-        assert len(trainable + non_trainable) == len(expected)
-        for got, want in zip(trainable + non_trainable, expected, strict=True):
-            assert got.dtype == want.dtype
-            np.testing.assert_array_equal(got, want.numpy(), err_msg=f"{init} {want.path}")
+        expected = read_params(build_network(spec, seed=1234), spec)
+        got = initial_params(spec, seed=1234)
+        for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(expected), strict=True):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b, err_msg=f"{init} {activation}")
 
 
 def test_fit_and_predict_build_no_keras_model(binary_data):

@@ -149,7 +149,9 @@ def test_model_trains_on_after_a_divergence(optimizer, learning_rate, n_layers):
                                 learning_rate=learning_rate, l2=0.0, random_state=0)
     with pytest.warns(DivergenceWarning):
         est.fit(X, y)
-    assert all(np.isfinite(a).all() for a in est._optimizer_state)
+    import tensorflow as tf
+
+    assert all(np.isfinite(a).all() for a in tf.nest.flatten(est._optimizer_state))
     model = est.model_
     model.optimizer.learning_rate = 1e-4
     model.fit(X, (y - est._y_mean) / est._y_scale, epochs=1, verbose=0)

@@ -1,15 +1,11 @@
-"""skoptnn's compiled fit loop trains like Keras' own ``Model.fit``.
+"""skoptnn's training graph trains exactly like Keras' own ``Model.fit``.
 
-The fast path (:mod:`skoptnn._training`) runs every epoch inside one
-``tf.function`` calling Keras' ``train_step`` per mini-batch. These tests fit
-an :class:`OptimizedMLPClassifier`, then rebuild the same network from the same
-seed (``build_network(est._spec.network, seed)``, the seed drawn exactly as
-``_MLPMixin._fit`` draws it), train it with plain ``model.fit`` and compare:
-
-* ``shuffle=False``: both see the same mini-batches in the same order, so the
-  per-epoch loss curves must agree to float32 round-off (semantic identity);
-* ``shuffle=True``: the permutations differ (stateless per-epoch shuffle vs
-  Keras' data adapter), so only the end result must be statistically alike.
+The reference is built here from the *user's* parameters with plain Keras
+(Dense layer ``i`` starts from Keras' initializer seeded ``seed + i``, the
+documented contract), never from skoptnn's own description of the network,
+so a parameter that skoptnn translated wrongly shows up as a mismatch. With
+``shuffle=False`` both see the same mini-batches in the same order: loss
+curves and trained weights must agree to float32 round-off.
 
 No timing assertions: speed is measured by ``benchmarks/fit_speed.py``.
 """
@@ -18,167 +14,207 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification
+from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
-from skoptnn import OptimizedMLPClassifier, _training
-from skoptnn._keras import keras
-from skoptnn._network import build_network
-from skoptnn._training import OPTIMIZERS, clear_cache
+from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
+from skoptnn._keras import keras, tf
 
-EPOCHS = 20
+EPOCHS = 6
 BATCH = 32
+OPTIMIZERS = {
+    "adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
+    "nadam": keras.optimizers.Nadam, "rmsprop": keras.optimizers.RMSprop,
+    "sgd": keras.optimizers.SGD, "adagrad": keras.optimizers.Adagrad,
+    "adadelta": keras.optimizers.Adadelta,
+}
+AUTO_INIT = {"relu": keras.initializers.HeNormal, "tanh": keras.initializers.GlorotUniform,
+             "selu": keras.initializers.LecunNormal}
 
 
 @pytest.fixture(scope="module")
 def data():
-    X, y = make_classification(
-        n_samples=300, n_features=10, n_informative=5, random_state=0
-    )
-    X = StandardScaler().fit_transform(X).astype(np.float32)
-    return X, y
+    X, y = make_classification(n_samples=250, n_features=6, n_informative=4, n_classes=3,
+                               n_clusters_per_class=1, random_state=0)
+    return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
 def _seed(random_state) -> int:
-    # Same draw as skoptnn._base._MLPMixin._fit.
+    # The fit's seed, drawn as scikit-learn estimators draw one from random_state.
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def _fit_both(X, y, *, shuffle: bool, random_state: int = 0, **params):
-    est = OptimizedMLPClassifier(
-        hidden_layer_sizes=(16, 16), epochs=EPOCHS, batch_size=BATCH, shuffle=shuffle,
-        random_state=random_state, **params,
-    ).fit(X, y)
-    spec = est._spec
-    reference = build_network(spec.network, _seed(random_state))
-    kwargs = {"clipnorm": spec.clipnorm, "clipvalue": spec.clipvalue}
-    if est.learning_rate is not None:
-        kwargs["learning_rate"] = est.learning_rate
-    reference.compile(
-        optimizer=OPTIMIZERS[spec.optimizer](**kwargs), loss=spec.loss,
-        metrics=list(spec.metrics),
-    )
-    history = reference.fit(
-        X, y.astype(np.float32).reshape(-1, 1), epochs=EPOCHS, batch_size=BATCH,
-        shuffle=shuffle, verbose=0,
-    )
-    return est, reference, history.history
+def _reference(params: dict, n_features: int, n_outputs: int, output: str, loss: str,
+               metric: str):
+    """A Keras model and optimizer built from the estimator's parameters alone."""
+    seed = _seed(params["random_state"])
+    sizes = params.get("hidden_layer_sizes") or (params["units"],) * params["n_layers"]
+    activation = params.get("activation", "relu")
+    l1, l2 = params.get("l1", 0.0), params["l2"]
+    reg = keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
+    inputs = keras.Input((n_features,))
+    x = inputs
+    for i, units in enumerate(sizes):
+        x = keras.layers.Dense(units, kernel_initializer=AUTO_INIT[activation](seed=seed + i),
+                               kernel_regularizer=reg)(x)
+        if params.get("batch_norm"):
+            x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation(activation)(x)
+        if params.get("dropout"):
+            x = keras.layers.Dropout(params["dropout"], seed=seed + 1000 + i)(x)
+    outputs = keras.layers.Dense(
+        n_outputs, activation=output, kernel_regularizer=reg,
+        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + len(sizes)))(x)
+    model = keras.Model(inputs, outputs)
+    kwargs = {k: params[k] for k in ("clipnorm", "clipvalue", "learning_rate") if k in params}
+    model.compile(optimizer=OPTIMIZERS[params.get("optimizer", "adam")](**kwargs), loss=loss,
+                  metrics=[metric])
+    return model
 
 
-def test_reference_network_is_reproducible(data):
-    """``build_network(spec, seed)`` is deterministic, so the reference can be rebuilt.
+def _dense_weights(model) -> list[np.ndarray]:
+    return [w for layer in model.layers if isinstance(layer, keras.layers.Dense)
+            for w in (layer.kernel.numpy(), layer.bias.numpy())]
 
-    (That it starts from the estimator's *own* initial weights is proven by the
-    unshuffled loss curves below, equal to float32 round-off.)
-    """
+
+def _compare(est, model, history, X, *, loss_too: bool, rtol=1e-4):
+    if loss_too:
+        np.testing.assert_allclose(est.history_["loss"], history["loss"], rtol=rtol, atol=1e-6)
+    ours, theirs = _dense_weights(est.model_), _dense_weights(model)
+    if est.batch_norm:
+        # A bias before batch norm cancels out: its gradient is round-off, which
+        # Adam scales up to full-size steps, so it is noise in both fits.
+        ours, theirs = ours[::2] + ours[-1:], theirs[::2] + theirs[-1:]
+    for w_ours, w_ref in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(w_ours, w_ref, rtol=1e-3, atol=2e-5)
+    np.testing.assert_allclose(est.model_.predict(X, verbose=0), model.predict(X, verbose=0),
+                               rtol=1e-3, atol=1e-5)
+
+
+def _fit_classifier(data, **params):
     X, y = data
-    est = OptimizedMLPClassifier(hidden_layer_sizes=(16, 16), epochs=1, random_state=0)
+    params = {"n_layers": 2, "units": 12, "l2": 0.0, "random_state": 0, **params}
+    est = OptimizedMLPClassifier(epochs=EPOCHS, batch_size=BATCH, shuffle=False, **params)
     est.fit(X, y)
-    a = build_network(est._spec.network, _seed(0))
-    b = build_network(est._spec.network, _seed(0))
-    for va, vb in zip(a.get_weights(), b.get_weights(), strict=True):
-        np.testing.assert_array_equal(va, vb)
+    binary = len(np.unique(y)) == 2
+    model = _reference(params, X.shape[1], 1 if binary else 3,
+                       "sigmoid" if binary else "softmax",
+                       "binary_crossentropy" if binary else "sparse_categorical_crossentropy",
+                       "accuracy")
+    history = model.fit(X, y.astype(np.float32).reshape(-1, 1), epochs=EPOCHS,
+                        batch_size=BATCH, shuffle=False, verbose=0).history
+    return est, model, history
 
 
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_unshuffled_matches_keras_fit_epoch_by_epoch(data, optimizer):
-    """Same batches in the same order: the loss curves are identical up to round-off."""
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_trains_like_keras_fit(data, optimizer):
+    learning_rate = {"sgd": 0.05, "adadelta": 1.0, "adagrad": 0.05}.get(optimizer, 0.01)
+    est, model, history = _fit_classifier(data, optimizer=optimizer,
+                                          learning_rate=learning_rate)
+    _compare(est, model, history, data[0], loss_too=True)
+    np.testing.assert_allclose(est.history_["accuracy"], history["accuracy"], atol=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_every_regression_loss_trains_like_keras_fit(loss):
+    X, y = make_regression(n_samples=200, n_features=5, n_targets=2, noise=5.0,
+                           random_state=0)
+    X = X.astype(np.float32)
+    params = {"n_layers": 2, "units": 10, "l2": 0.0, "loss": loss, "random_state": 1,
+              "learning_rate": 0.01}
+    est = OptimizedMLPRegressor(epochs=EPOCHS, batch_size=BATCH, shuffle=False, **params)
+    est.fit(X, y)
+    keras_loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(loss, loss)
+    model = _reference(params, 5, 2, "linear", keras_loss, "mae")
+    # Standardised, as documented.
+    target = ((y - y.mean(axis=0)) / y.std(axis=0)).astype(np.float32)
+    history = model.fit(X, target, epochs=EPOCHS, batch_size=BATCH, shuffle=False,
+                        verbose=0).history
+    _compare(est, model, history, X, loss_too=True)
+    np.testing.assert_allclose(est.history_["mae"], history["mae"], rtol=1e-4)
+
+
+def test_binary_loss_trains_like_keras_fit(data):
     X, y = data
-    est, reference, history = _fit_both(X, y, shuffle=False, optimizer=optimizer)
-    ours = np.asarray(est.history_["loss"])
-    theirs = np.asarray(history["loss"])
-    assert ours.shape == theirs.shape == (EPOCHS,)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
-    np.testing.assert_allclose(
-        est.history_["accuracy"], history["accuracy"], rtol=0, atol=1e-6
-    )
-    # And so are the trained weights and the predictions.
-    for w_ours, w_ref in zip(est.model_.get_weights(), reference.get_weights(), strict=True):
-        np.testing.assert_allclose(w_ours, w_ref, rtol=1e-3, atol=1e-5)
-    proba_ref = reference.predict(X, verbose=0).ravel()
-    np.testing.assert_allclose(est.predict_proba(X)[:, 1], proba_ref, rtol=1e-3, atol=1e-5)
+    est, model, history = _fit_classifier((X, (y == 1).astype(int)))
+    _compare(est, model, history, X, loss_too=True)
 
 
 @pytest.mark.parametrize(
     "params",
     [
         {"dropout": 0.3},
-        {"l1": 1e-3, "l2": 1e-3},
-        {"l2": 0.0},
-        {"optimizer": "rmsprop", "learning_rate": 0.05, "clipnorm": 0.5},
-        {"optimizer": "sgd", "learning_rate": 0.3, "clipvalue": 0.01},
+        {"batch_norm": True},
+        {"batch_norm": True, "dropout": 0.2, "activation": "tanh"},
+        {"hidden_layer_sizes": (12, 7, 5), "activation": "selu"},
+        {"n_layers": 1},
+        {"n_layers": 0},
+        {"n_layers": 5, "units": 6},
     ],
-    ids=["dropout", "l1_l2", "no_regularizer", "clipnorm", "clipvalue"],
+    ids=["dropout", "batch_norm", "bn_dropout_tanh", "irregular_selu", "one_layer", "linear",
+         "deep"],
 )
-def test_run_time_hyperparameters_match_keras_fit(data, params):
-    """Dropout rate, L1/L2 factors and clipping thresholds are variables of the
-    compiled graph, not constants: training still matches Keras' layers and
-    optimizer built with those values, bit for bit up to round-off."""
-    X, y = data
-    est, reference, history = _fit_both(X, y, shuffle=False, **params)
-    np.testing.assert_allclose(est.history_["loss"], history["loss"], rtol=1e-4, atol=1e-6)
-    for w_ours, w_ref in zip(est.model_.get_weights(), reference.get_weights(), strict=True):
-        np.testing.assert_allclose(w_ours, w_ref, rtol=1e-3, atol=1e-5)
-
-
-def test_shuffled_trains_like_keras_fit(data):
-    """Different permutations, same algorithm: curves and accuracies agree closely."""
-    X, y = data
-    est, reference, history = _fit_both(X, y, shuffle=True)
-    ours = np.asarray(est.history_["loss"])
-    theirs = np.asarray(history["loss"])
-    # Both curves fall by a similar amount, and end in the same place.
-    assert ours[-1] < ours[0] and theirs[-1] < theirs[0]
-    assert abs(ours[-1] - theirs[-1]) < 0.05
-    assert abs((ours[0] - ours[-1]) - (theirs[0] - theirs[-1])) < 0.05
-    np.testing.assert_allclose(ours, theirs, atol=0.05)
-
-    acc_ours = est.score(X, y)
-    acc_ref = float(np.mean((reference.predict(X, verbose=0).ravel() > 0.5) == y))
-    assert abs(acc_ours - acc_ref) < 0.05
-
-
-def test_unshuffled_with_partial_last_batch(data):
-    """A ragged final batch (300 = 9 * 32 + 12) is weighted exactly like Keras does."""
-    X, y = data
-    X, y = X[:250], y[:250]  # 7 * 32 + 26
-    est = OptimizedMLPClassifier(
-        hidden_layer_sizes=(8,), epochs=5, batch_size=BATCH, shuffle=False, random_state=3,
-    ).fit(X, y)
-    reference = build_network(est._spec.network, _seed(3))
-    reference.compile(optimizer=keras.optimizers.Adam(), loss=est._spec.loss)
-    history = reference.fit(
-        X, y.astype(np.float32).reshape(-1, 1), epochs=5, batch_size=BATCH,
-        shuffle=False, verbose=0,
-    )
-    np.testing.assert_allclose(est.history_["loss"], history.history["loss"], rtol=1e-4)
-
-
-def test_one_compiled_graph_serves_every_rate(data):
-    """Fits that differ only in dropout, L2, clipnorm, learning rate, batch size,
-    epochs and initializer share one trainer and one trace, and each trains
-    exactly as it would on a trainer of its own (no stale values)."""
-    X, y = data
-    common = {"hidden_layer_sizes": (16,), "random_state": 0}
-    settings = [
-        {"dropout": 0.1, "l2": 1e-3, "clipnorm": 0.5, "learning_rate": 0.01, "batch_size": 16,
-         "epochs": 4, "kernel_initializer": "he_uniform"},
-        {"dropout": 0.5, "l2": 1e-1, "clipnorm": 2.0, "learning_rate": 0.001, "batch_size": 32,
-         "epochs": 6, "kernel_initializer": "glorot_normal"},
-    ]
-    clear_cache()
-    shared = [OptimizedMLPClassifier(**common, **s).fit(X, y) for s in settings]
-    assert len(_training._trainers) == 1
-    (trainer,) = _training._trainers.values()
-    assert [f.experimental_get_tracing_count() for f in trainer._runs.values()] == [1]
-    a, b = (est.model_.get_weights() for est in shared)
-    assert not all(np.array_equal(wa, wb) for wa, wb in zip(a, b, strict=True))
-    for setting, est in zip(settings, shared, strict=True):
-        clear_cache()
-        alone = OptimizedMLPClassifier(**common, **setting).fit(X, y)
-        assert alone.history_ == est.history_
-        for w_shared, w_alone in zip(
-            est.model_.get_weights(), alone.model_.get_weights(), strict=True
+def test_layers_and_techniques_train_like_keras_fit(data, params):
+    est, model, history = _fit_classifier(data, **params)
+    _compare(est, model, history, data[0], loss_too=True)
+    if params.get("batch_norm"):  # the moving statistics too
+        for ours, ref in zip(
+            [layer for layer in est.model_.layers if "batch_norm" in layer.name],
+            [layer for layer in model.layers if isinstance(layer,
+                                                           keras.layers.BatchNormalization)],
+            strict=True,
         ):
-            np.testing.assert_array_equal(w_shared, w_alone)
+            np.testing.assert_allclose(ours.moving_variance.numpy(), ref.moving_variance.numpy(),
+                                       rtol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"l1": 1e-3, "l2": 1e-2},
+        {"optimizer": "rmsprop", "learning_rate": 0.05, "clipnorm": 0.05},
+        {"optimizer": "sgd", "learning_rate": 0.3, "clipvalue": 0.01},
+        {"optimizer": "adamw", "n_layers": 4, "clipnorm": 0.02, "learning_rate": 0.01},
+    ],
+    ids=["l1_l2", "clipnorm", "clipvalue", "clipnorm_stacked"],
+)
+def test_penalties_and_clipping_train_like_keras_fit(data, params):
+    """And they change what trains: without them the weights come out elsewhere."""
+    est, model, history = _fit_classifier(data, **params)
+    # The penalty is not in history_'s loss (the data loss); Keras' includes it.
+    _compare(est, model, history, data[0], loss_too=not (params.get("l1") or params.get("l2")))
+    plain = {k: v for k, v in params.items() if k not in ("l1", "clipnorm", "clipvalue")}
+    without, _, _ = _fit_classifier(data, **plain)
+    assert not np.allclose(_dense_weights(est.model_)[0], _dense_weights(without.model_)[0],
+                           atol=1e-4)
+
+
+def test_shuffle_draws_a_new_order_every_epoch(data):
+    """Each epoch's order is argsort(stateless_uniform(seed, epoch)): fed in that order,
+    Keras trains to the same weights; fed the first epoch's order twice, it does not."""
+    X, y = data
+    params = {"n_layers": 2, "units": 12, "l2": 0.0, "random_state": 0}
+    est = OptimizedMLPClassifier(epochs=2, batch_size=BATCH, shuffle=True, **params).fit(X, y)
+    seed = _seed(0) % (2**31 - 1)
+    orders = [np.argsort(tf.random.stateless_uniform([len(X)], seed=[seed, e]).numpy())
+              for e in range(2)]
+    assert not np.array_equal(orders[0], orders[1])
+
+    def keras_with(epoch_orders):
+        model = _reference(params, X.shape[1], 3, "softmax",
+                           "sparse_categorical_crossentropy", "accuracy")
+        for order in epoch_orders:
+            model.fit(X[order], y[order].astype(np.float32).reshape(-1, 1), epochs=1,
+                      batch_size=BATCH, shuffle=False, verbose=0)
+        return model
+
+    _compare(est, keras_with(orders), None, X, loss_too=False)
+    with pytest.raises(AssertionError):
+        _compare(est, keras_with([orders[0], orders[0]]), None, X, loss_too=False)
+
+
+def test_partial_last_batch_is_weighted_like_keras(data):
+    X, y = data
+    est, model, history = _fit_classifier((X[:230], y[:230]))  # 7 * 32 + 6
+    _compare(est, model, history, X, loss_too=True)

@@ -1,0 +1,106 @@
+"""Compiled training loops, one per graph key, shared by the threads of a process.
+
+A key (see :meth:`skoptnn._spec.TrainSpec.graph_key`) is traced once per
+process; the loop is a pure function, so concurrent fits simply call it.
+Also here: the guards that keep TensorFlow from running where it cannot.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from ._keras import THREADS_ERROR, tf
+from ._loop import make_loop
+
+# Compiled loops kept per process. A search visits one per (activation,
+# optimizer, ...) combination: a few dozen at most, each holding a few MB.
+CACHE_SIZE = 32
+
+_loops: collections.OrderedDict[tuple, Callable] = collections.OrderedDict()
+_lock = threading.Lock()
+_traces = 0
+
+
+def traced_graphs() -> int:
+    """How many training graphs this process has traced so far."""
+    return _traces
+
+
+def _note_trace() -> None:
+    global _traces
+    with _lock:
+        _traces += 1
+
+
+def _signature(sample):
+    # Every dimension unknown: one trace serves every depth, width and data size.
+    return tf.nest.map_structure(
+        lambda a: tf.TensorSpec([None] * np.ndim(a), tf.as_dtype(np.asarray(a).dtype)), sample
+    )
+
+
+def compiled_loop(key: tuple, sample: tuple) -> Callable:
+    """The compiled loop for ``key``; ``sample`` (its arguments) gives the signature."""
+    with _lock:
+        loop = _loops.get(key)
+        if loop is not None:
+            _loops.move_to_end(key)
+            return loop
+    python_loop = make_loop(key)
+
+    def skoptnn_training_loop(*args):  # the name keeps TensorFlow's retracing hint away
+        _note_trace()  # runs only while tracing
+        return python_loop(*args)
+
+    loop = tf.function(skoptnn_training_loop, input_signature=list(_signature(sample)))
+    with _lock:
+        loop = _loops.setdefault(key, loop)  # a thread that raced here uses the first
+        while len(_loops) > CACHE_SIZE:
+            _loops.popitem(last=False)
+    return loop
+
+
+def clear_cache() -> None:
+    """Drop every compiled loop of this process."""
+    with _lock:
+        _loops.clear()
+
+
+def cached_keys() -> list[tuple]:
+    with _lock:
+        return list(_loops)
+
+
+# TensorFlow's runtime does not survive fork() once it has run: a fit in the
+# child would hang for ever, so it is refused by name instead. A fork after a
+# mere import (a script's top-level imports, a forkserver's preload) is fine.
+_tf_used = False
+_forked = False
+
+
+def _note_fork() -> None:
+    global _forked
+    _forked = _forked or _tf_used  # the child inherits the parent's flags
+
+
+if hasattr(os, "register_at_fork"):  # POSIX only; Windows has no fork
+    os.register_at_fork(after_in_child=_note_fork)
+
+
+def check_runtime() -> None:
+    """Raise if TensorFlow cannot run in this process; else note that it is about to."""
+    global _tf_used
+    if _forked:
+        raise RuntimeError(
+            "skoptnn cannot train or predict in a process forked after it had run "
+            "TensorFlow (TensorFlow would hang). Use multiprocessing's 'spawn' or "
+            "'forkserver' start method, or joblib's default (loky) backend."
+        )
+    if THREADS_ERROR is not None:
+        raise ValueError(str(THREADS_ERROR))
+    _tf_used = True

@@ -1,0 +1,154 @@
+"""The training loop: epochs and mini-batches inside one ``tf.function``.
+
+The function is pure: weights, optimizer slots and the loop's bookkeeping go
+in as tensors with unknown dimensions and come out updated, so one trace
+serves every depth, width, data size and hyper-parameter value, and threads
+can run it at once. What fixes the trace is the key of
+:meth:`skoptnn._spec.TrainSpec.graph_key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+from . import _monitors
+from ._activations import ACTIVATIONS
+from ._graph import Net, Rates, add_penalty, backward, forward, kernel_norms
+from ._keras import tf
+from ._losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
+from ._optimizers import apply_updates, clip_gradients
+from ._params import Layout, Params
+
+# The columns of a history row.
+N_COLUMNS = 4  # loss, metric, val_loss, val_metric
+
+
+class Data(NamedTuple):
+    x: tf.Tensor
+    y: tf.Tensor
+    w: tf.Tensor  # sample weights, mean 1 over the training rows
+    x_val: tf.Tensor
+    y_val: tf.Tensor
+    w_val: tf.Tensor
+
+
+class Config(NamedTuple):
+    """The run-time values a fit feeds the graph (float32 unless said)."""
+
+    learning_rate: tf.Tensor
+    l1: tf.Tensor
+    l2: tf.Tensor
+    dropout: tf.Tensor
+    dropout_scale: tf.Tensor
+    clip: tf.Tensor
+    batch_size: tf.Tensor  # int32
+    n_epochs: tf.Tensor  # int32: epochs this call may run
+    seed: tf.Tensor  # int64
+    patience: tf.Tensor  # int32
+    min_delta: tf.Tensor
+    monitor: tf.Tensor  # int32: the history column early stopping watches
+    sign: tf.Tensor  # 1 if lower is better, -1 if higher is
+    shuffle: tf.Tensor  # bool
+    early_stopping: tf.Tensor  # bool
+
+
+def _shuffle_seed(cfg: Config, epoch) -> tf.Tensor:
+    # A fresh permutation each epoch, reproducible from (seed, epoch).
+    return tf.stack([tf.cast(cfg.seed % (2**31 - 1), tf.int32), epoch])
+
+
+def make_loop(key: tuple) -> Callable:
+    """The Python function that :mod:`skoptnn._cache` traces for ``key``."""
+    options = dict(key)
+    n_unrolled, stacked = options["topology"]
+    layout = Layout(n_unrolled, stacked, options["batch_norm"])
+    net = Net(layout, ACTIVATIONS[options["activation"]], options["dropout"])
+    loss = LOSSES[options["loss"]]
+    output_activation = OUTPUT_ACTIVATIONS[loss.output_activation][0]
+    metric = METRICS[options["metric"]]
+    optimizer = options["optimizer"]
+    clip = "norm" if options["clipnorm"] else "value" if options["clipvalue"] else None
+    monitor_gradients = options["monitor_gradients"]
+    stacked_flags = layout.stacked_flags()
+    positions = layout.kernel_positions()
+
+    def n_kernels(params: Params):
+        # Depth is dynamic, and with it the number of kernels in a stack.
+        if not stacked:
+            return len(positions)
+        return len(positions) - 1 + tf.shape(params.trainable[positions[n_unrolled]])[0]
+
+    def train_step(params: Params, opt, x, y, w, cfg: Config):
+        rates = Rates(cfg.dropout, cfg.dropout_scale, cfg.seed, opt.step)
+        z, caches, moving = forward(net, params, x, rates, training=True)
+        n = tf.cast(tf.shape(x)[0], tf.float32)
+        loss_sum = tf.reduce_sum(w * loss.value(z, y))
+        metric_sum = tf.reduce_sum(metric(output_activation(z), y))
+        dz = loss.gradient(z, y) * (w / n)[:, None]
+        grads = add_penalty(layout, params, backward(net, params, caches, dz, rates),
+                            cfg.l1, cfg.l2)
+        norms = None
+        if monitor_gradients:  # before and after clipping
+            raw = kernel_norms(layout, grads)
+        grads = clip_gradients(list(grads), clip, cfg.clip, stacked_flags)
+        if monitor_gradients:
+            norms = tf.stack([raw, kernel_norms(layout, grads)])
+        trainable, opt = apply_updates(
+            optimizer, list(params.trainable), grads, opt, cfg.learning_rate
+        )
+        return Params(tuple(trainable), moving), opt, loss_sum, metric_sum, norms
+
+    def evaluate(params: Params, x, y, w, cfg: Config):
+        rates = Rates(cfg.dropout, cfg.dropout_scale, cfg.seed, tf.constant(0, tf.int64))
+        z = forward(net, params, x, rates, training=False)[0]
+        n = tf.cast(tf.shape(x)[0], tf.float32)
+        value = tf.math.divide_no_nan(tf.reduce_sum(w * loss.value(z, y)), n)
+        score = tf.math.divide_no_nan(tf.reduce_sum(metric(output_activation(z), y)), n)
+        return value, score
+
+    def run_epoch(state: _monitors.FitState, data: Data, cfg: Config):
+        n = tf.shape(data.x)[0]
+        n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
+        order = tf.cond(
+            cfg.shuffle,
+            lambda: tf.argsort(tf.random.stateless_uniform(
+                [n], seed=_shuffle_seed(cfg, state.epoch))),
+            lambda: tf.range(n),
+        )
+
+        def batch(b, params, opt, loss_sum, metric_sum, norm_sum):
+            idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+            x, y, w = (tf.gather(t, idx) for t in (data.x, data.y, data.w))
+            params, opt, step_loss, step_metric, norms = train_step(params, opt, x, y, w, cfg)
+            if monitor_gradients:
+                norm_sum += norms
+            return b + 1, params, opt, loss_sum + step_loss, metric_sum + step_metric, norm_sum
+
+        _, params, opt, loss_sum, metric_sum, norm_sum = tf.while_loop(
+            lambda b, *_: b < n_batches, batch,
+            (0, state.params, state.optimizer, 0.0, 0.0, tf.zeros([2, n_kernels(state.params)])),
+        )
+        val_loss, val_metric = evaluate(params, data.x_val, data.y_val, data.w_val, cfg)
+        n_rows = tf.cast(n, tf.float32)
+        row = tf.stack([loss_sum / n_rows, metric_sum / n_rows, val_loss, val_metric])
+        state = _monitors.end_of_epoch(state, params, opt, row, cfg)
+        return state, row, norm_sum / tf.cast(n_batches, tf.float32)
+
+    def loop(state: _monitors.FitState, data: Data, cfg: Config):
+        rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[N_COLUMNS])
+        norms = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False)
+
+        def epoch(i, state, rows, norms):
+            state, row, norm = run_epoch(state, data, cfg)
+            return i + 1, state, rows.write(i, row), norms.write(i, norm)
+
+        _, state, rows, norms = tf.while_loop(
+            lambda i, state, *_: (i < cfg.n_epochs) & ~state.stopped, epoch,
+            (0, state, rows, norms),
+        )
+        if monitor_gradients:
+            return state, rows.stack(), norms.stack()
+        return state, rows.stack()
+
+    return loop

@@ -1,0 +1,153 @@
+"""Drive one fit: feed the compiled loop, run it, and read back arrays.
+
+``fit`` draws the starting weights, runs the compiled loop of
+:mod:`skoptnn._cache` (in one call, or one call per epoch when printing
+progress), then settles what to keep: the best epoch's weights with early
+stopping, the last finite ones after a divergence, the initial ones if even
+those overflow the outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._cache import check_runtime, compiled_loop
+from ._inference import predict
+from ._keras import tf
+from ._loop import Config, Data
+from ._losses import HIGHER_IS_BETTER
+from ._monitors import FitState
+from ._optimizers import OptimizerState, initial_state
+from ._params import Params, initial_params
+from ._spec import TrainSpec
+
+
+@dataclass
+class EarlyStopping:
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    monitor: str = "val_loss"
+    patience: int = 10
+    min_delta: float = 0.0
+
+
+@dataclass
+class FitResult:
+    params: Params  # NumPy arrays
+    optimizer_state: OptimizerState  # NumPy arrays
+    history: dict[str, list[float]]
+    n_epochs: int
+    best_epoch: int | None = None
+    diverged_epoch: int | None = None
+    kept_epoch: int = 0  # after divergence: whose weights were kept (0: the initial ones)
+    gradient_norms: np.ndarray | None = None  # (n_epochs, 2, n_kernels): raw, applied
+    kernel_names: list[str] = field(default_factory=list)
+
+
+def column_names(metric: str) -> list[str]:
+    """The history columns the loop fills, in order."""
+    return ["loss", metric, "val_loss", f"val_{metric}"]
+
+
+def _numpy(structure):
+    return tf.nest.map_structure(lambda t: t.numpy(), structure)
+
+
+def _float32(a) -> np.ndarray:
+    return np.asarray(a, np.float32)
+
+
+def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: int,
+        batch_size: int, shuffle: bool, learning_rate: float,
+        early_stopping: EarlyStopping | None, verbose: int,
+        monitor_gradients: bool = False) -> FitResult:
+    """Train a network of ``spec`` from the initial weights ``seed`` gives."""
+    check_runtime()
+    network = spec.network
+    start = initial_params(network, seed)
+    fresh_optimizer = initial_state(spec.optimizer, list(start.trainable))
+    validate = validation is not None
+    if validate:
+        X_val, y_val, w_val = validation
+    else:  # an empty validation set of the right rank, never used
+        X_val, y_val, w_val = X[:0], y[:0], sample_weight[:0]
+    data = Data(*(_float32(a) for a in (X, y, sample_weight, X_val, y_val, w_val)))
+
+    names = column_names(spec.metric)
+    es = early_stopping or EarlyStopping()
+    monitor = es.monitor.removeprefix("val_")
+    clip_threshold = spec.clip[1]
+    cfg = Config(
+        learning_rate=np.float32(learning_rate), l1=np.float32(network.l1),
+        l2=np.float32(network.l2), dropout=np.float32(network.dropout),
+        # 1 / keep_prob in double precision, then float32: TensorFlow's own dropout scale.
+        dropout_scale=np.float32(1.0 / (1.0 - network.dropout)),
+        clip=np.float32(clip_threshold), batch_size=np.int32(min(batch_size, len(X))),
+        n_epochs=np.int32(epochs), seed=np.int64(seed), patience=np.int32(es.patience),
+        min_delta=np.float32(es.min_delta), monitor=np.int32(names.index(es.monitor)),
+        sign=np.float32(-1.0 if HIGHER_IS_BETTER.get(monitor, False) else 1.0),
+        shuffle=np.bool_(shuffle), early_stopping=np.bool_(early_stopping is not None),
+    )
+    state = FitState(
+        params=start, optimizer=fresh_optimizer, kept=start, best=np.float32(np.inf),
+        best_epoch=np.int32(-1), wait=np.int32(0), epoch=np.int32(0), stopped=np.bool_(False),
+        diverged=np.int32(-1),
+    )
+    loop = compiled_loop(spec.graph_key(monitor_gradients), (state, data, cfg))
+
+    shown = names if validate else names[:2]
+    rows, norms = [], []
+    chunk = 1 if verbose else epochs  # verbose: one call per epoch, to print progress
+    done = 0
+    while done < epochs and not bool(state.stopped):
+        out = loop(state, data, cfg._replace(n_epochs=np.int32(min(chunk, epochs - done))))
+        state = _numpy(out[0])
+        table = out[1].numpy()
+        if monitor_gradients:
+            norms.append(out[2].numpy())
+        rows.append(table)
+        done += len(table)
+        if verbose:
+            logs = " - ".join(f"{k}: {table[-1, names.index(k)]:.4f}" for k in shown)
+            print(f"Epoch {done}/{epochs} - {logs}", flush=True)
+        if len(table) == 0:  # never for n_epochs >= 1; guards against spinning forever
+            break
+    table = np.concatenate(rows) if rows else np.zeros((0, len(names)), np.float32)
+
+    best, diverged = int(state.best_epoch), int(state.diverged)
+    params = state.params
+    if early_stopping is not None and best >= 0 and diverged < 0:
+        params = state.kept  # the best epoch's weights, as promised
+    # Which weights were kept: the last finite epoch's, or the best one's.
+    kept = diverged if early_stopping is None else best + 1
+    if not all(np.isfinite(predict(network, params, x, np.float32)).all()
+               for x in (data.x, data.x_val)):
+        # Finite weights can still overflow the outputs (a huge regression
+        # output, say): only the initial weights are known to be safe.
+        params = start
+        diverged = diverged if diverged >= 0 else len(table) - 1
+        kept = best = -1
+    optimizer_state = state.optimizer
+    if diverged >= 0:
+        # The diverged epoch's optimizer state (NaN or huge moments) would
+        # wreck any further training from the kept weights.
+        optimizer_state = fresh_optimizer
+    if verbose and early_stopping is not None and best >= 0 and diverged < 0:
+        how = "stopped early" if len(table) < epochs else "ran every epoch"
+        value = table[best, names.index(es.monitor)]
+        print(f"Early stopping {how}: restored the weights of epoch {best + 1} "
+              f"({es.monitor}: {value:.4f})", flush=True)
+    n_hidden = len(network.hidden_layer_sizes)
+    return FitResult(
+        params=params,
+        optimizer_state=optimizer_state,
+        history={k: table[:, names.index(k)].astype(float).tolist() for k in shown},
+        n_epochs=len(table),
+        best_epoch=best if early_stopping is not None and best >= 0 else None,
+        diverged_epoch=diverged if diverged >= 0 else None,
+        kept_epoch=max(kept, 0),
+        gradient_norms=np.concatenate(norms) if monitor_gradients else None,
+        kernel_names=[f"hidden_{i + 1}" for i in range(n_hidden)] + ["output"],
+    )
