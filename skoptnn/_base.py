@@ -2,9 +2,9 @@
 
 scikeras' wrappers are the base (label encoding, prediction decoding). This
 module fixes what scikeras 0.13 breaks on scikit-learn >= 1.6 and replaces
-Keras' ``fit`` loop with the compiled one of :mod:`skoptnn._training`. A fitted
-estimator holds its weights as arrays; the Keras ``model_`` is built from them
-only when asked for, so fitting, predicting and pickling never build one.
+Keras' ``fit`` loop with skoptnn's compiled one (:mod:`skoptnn._trainer`). A
+fitted estimator holds its weights as arrays and predicts in NumPy; the Keras
+``model_`` is built from them only when asked for.
 """
 
 from __future__ import annotations

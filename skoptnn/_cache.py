@@ -57,7 +57,9 @@ def compiled_loop(key: tuple, sample: tuple) -> Callable:
         _note_trace()  # runs only while tracing
         return python_loop(*args)
 
-    loop = tf.function(skoptnn_training_loop, input_signature=list(_signature(sample)))
+    # autograph=False: the loop is written with explicit tf.while_loop and tf.cond.
+    loop = tf.function(skoptnn_training_loop, input_signature=list(_signature(sample)),
+                       autograph=False)
     with _lock:
         loop = _loops.setdefault(key, loop)  # a thread that raced here uses the first
         while len(_loops) > CACHE_SIZE:

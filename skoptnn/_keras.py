@@ -63,7 +63,7 @@ except ValueError as exc:
 
 
 class _OwnRetracingFilter(logging.Filter):
-    # skoptnn traces one graph per architecture on purpose (see _training.py);
+    # skoptnn traces one graph per key on purpose (see _cache.py);
     # TensorFlow's "excessive retracing" hint would only confuse users.
     def filter(self, record: logging.LogRecord) -> bool:
         return "skoptnn" not in record.getMessage()

@@ -79,7 +79,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         ratios matter (the loss is the weighted mean).
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the training data, stop
-        when ``monitor`` has not improved by ``min_delta`` for ``patience``
+        when ``monitor`` (by default the validation cross-entropy, without the
+        L1/L2 penalty) has not improved by ``min_delta`` for ``patience``
         epochs, and restore the weights of the best epoch.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
@@ -116,7 +117,10 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         changes what ``predict`` returns.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with early stopping, ``val_loss``
-        and ``val_accuracy``. The losses include the L1/L2 penalty, as in Keras.
+        and ``val_accuracy``. The losses are the (weighted) cross-entropy alone:
+        the L1/L2 penalty is trained on but not reported, so training and
+        validation losses compare, and early stopping watches how well the
+        network predicts, not how small its weights have become.
     n_epochs_ : int
         Epochs actually run.
     best_epoch_ : int or None

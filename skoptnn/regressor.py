@@ -22,9 +22,9 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     mapped back, so the network never has to learn the targets' scale. The
     loss and ``mae`` in ``history_`` are in those standardised units (an
     ``mae`` of 0.1 is a tenth of a standard deviation of y; the mse loss is in
-    squared standard deviations), and the loss
-    includes the L1/L2 penalty, as in Keras; ``monitor="val_mae"`` stops on
-    the validation error alone. A column of y that is constant is predicted as
+    squared standard deviations). The losses in ``history_`` (and the
+    ``val_loss`` that early stopping watches) leave out the L1/L2 penalty,
+    which is trained on but says nothing about the fit's error. A column of y that is constant is predicted as
     that constant.
 
     Parameters

@@ -164,18 +164,13 @@ def test_auto_initializer_follows_activation(binary_data, activation, expected):
 
 
 def test_biases_start_at_zero(binary_data):
-    from skoptnn._network import build_network, initial_weights
+    from skoptnn._params import initial_params, layers
 
     X, y = binary_data
     est = OptimizedMLPClassifier(**{**SMALL, "epochs": 1}).fit(X, y)
-    model = build_network(est._spec.network, seed=0)
-    trainable, _ = initial_weights(model, est._spec.network, seed=7)
-    biases = [w for w, v in zip(trainable, model.trainable_variables, strict=True)
-              if v.path.endswith("bias")]
-    assert biases and not any(b.any() for b in biases)
-    kernels = [w for w, v in zip(trainable, model.trainable_variables, strict=True)
-               if v.path.endswith("kernel")]
-    assert all(k.std() > 0 for k in kernels)
+    start = layers(est._spec.network, initial_params(est._spec.network, seed=7))
+    assert len(start) == 2 and not any(layer["bias"].any() for layer in start)
+    assert all(layer["kernel"].any() for layer in start)
 
 
 @pytest.mark.parametrize("param", [{"dropout": 0.5}, {"l2": 0.1}, {"l1": 0.01}])

@@ -97,7 +97,7 @@ def test_estimator_pickled_with_its_model_still_loads(binary_data):
     est = OptimizedMLPClassifier(**SMALL).fit(X, y)
     expected = est.predict_proba(X)
     legacy = {k: v for k, v in est.__getstate__().items()
-              if k not in ("_weights", "_optimizer_state")}
+              if k not in ("_params", "_optimizer_state")}
     legacy["model_"] = est.model_
     old = OptimizedMLPClassifier.__new__(OptimizedMLPClassifier)
     old.__setstate__(pickle.loads(pickle.dumps(legacy)))
