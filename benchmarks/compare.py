@@ -457,8 +457,8 @@ def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
     """
     _warm_up()
     from skoptnn import DivergenceWarning
-    from skoptnn._keras import keras
     from skoptnn._cache import clear_cache
+    from skoptnn._keras import keras
 
     # Each task starts from a clean slate: no compiled graph or Keras state
     # from an earlier task in this worker.

@@ -24,8 +24,8 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     ``mae`` of 0.1 is a tenth of a standard deviation of y; the mse loss is in
     squared standard deviations). The losses in ``history_`` (and the
     ``val_loss`` that early stopping watches) leave out the L1/L2 penalty,
-    which is trained on but says nothing about the fit's error. A column of y that is constant is predicted as
-    that constant.
+    which is trained on but says nothing about the fit's error. A column of y
+    that is constant is predicted as that constant.
 
     Parameters
     ----------
