@@ -23,6 +23,7 @@ _LAZY = {
     "ProgressCallback": "skoptnn.search",
     "plot_history": "skoptnn.plotting",
     "plot_gradient_norms": "skoptnn.plotting",
+    "trusted_types": "skoptnn._persist",
 }
 
 __all__ = sorted(_LAZY)

@@ -27,7 +27,7 @@ _LEAKY_SLOPE = 0.2
 class Activation(NamedTuple):
     forward: Callable  # z -> a, TensorFlow
     derivative: Callable  # (z, a) -> da/dz, TensorFlow
-    numpy: Callable  # z -> a, NumPy float64
+    numpy: Callable  # z -> a, NumPy float64; may overwrite z
     initializer: str  # what kernel_initializer="auto" draws for it
 
 
@@ -47,7 +47,7 @@ def _silu_derivative(z, a):
 # Glorot for the saturating tanh and sigmoid.
 ACTIVATIONS: dict[str, Activation] = {
     "relu": Activation(
-        tf.nn.relu, lambda z, a: tf.cast(z > 0, z.dtype), lambda z: np.maximum(z, 0.0),
+        tf.nn.relu, lambda z, a: tf.cast(z > 0, z.dtype), lambda z: np.maximum(z, 0.0, out=z),
         "he_normal"),
     "leaky_relu": Activation(
         lambda z: tf.nn.leaky_relu(z, alpha=_LEAKY_SLOPE),
@@ -66,7 +66,8 @@ ACTIVATIONS: dict[str, Activation] = {
         lambda z: _SELU_SCALE * np.where(
             z > 0, z, _SELU_ALPHA * np.expm1(np.minimum(z, 0.0))), "lecun_normal"),
     "silu": Activation(tf.nn.silu, _silu_derivative, lambda z: z * expit(z), "he_normal"),
-    "tanh": Activation(tf.tanh, lambda z, a: 1.0 - tf.square(a), np.tanh, "glorot_uniform"),
+    "tanh": Activation(
+        tf.tanh, lambda z, a: 1.0 - tf.square(a), lambda z: np.tanh(z, out=z), "glorot_uniform"),
     "sigmoid": Activation(
-        tf.sigmoid, lambda z, a: a * (1.0 - a), expit, "glorot_uniform"),
+        tf.sigmoid, lambda z, a: a * (1.0 - a), lambda z: expit(z, out=z), "glorot_uniform"),
 }

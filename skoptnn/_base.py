@@ -29,7 +29,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ._activations import ACTIVATIONS
 from ._cache import check_runtime
 from ._gradients import GradientWarning, diagnose, norm_tables
-from ._inference import predict
+from ._inference import dense_layers, predict
 from ._keras_model import build_model, read_params, read_state
 from ._optimizers import OPTIMIZERS, default_learning_rate
 from ._params import INITIALIZERS
@@ -290,6 +290,7 @@ class _MLPMixin:
 
     def __getstate__(self):
         state = dict(super().__getstate__())
+        state.pop("_dense", None)  # a cache, rebuilt on the first predict
         model = state.pop("_model", None)
         if model is not None:  # pickle what model_ knows now, not only what fit left
             params, optimizer_state = read_state(model, self._spec)
@@ -413,7 +414,13 @@ class _MLPMixin:
             self, X, reset=False, accept_sparse=("csr", "csc", "coo"),
             dtype=(np.float32, np.float64),
         )
-        return predict(self._spec.network, self._current_params(), _as_float32(X))
+        params = self._current_params()
+        cached = self.__dict__.get("_dense")
+        if cached is None or cached[0] is not params:
+            # Converted (and batch norm folded) once per set of weights, not per call.
+            cached = (params, dense_layers(self._spec.network, params))
+            self._dense = cached
+        return predict(self._spec.network, params, _as_float32(X), dense=cached[1])
 
     def __sklearn_is_fitted__(self):
         return "_params" in self.__dict__

@@ -2,6 +2,8 @@
 
 Prediction needs no TensorFlow: one matrix product per layer, in float64 by
 default (so a row's prediction does not depend on the batch it comes in).
+Batch norm (inference mode) is folded into its layer's kernel and bias once,
+and rows go through the network in blocks small enough to stay in cache.
 """
 
 from __future__ import annotations
@@ -14,19 +16,47 @@ from ._losses import numpy_output
 from ._params import Params, layers
 from ._spec import NetworkSpec
 
+# Rows per block: each layer's activations for a block fit in the CPU cache,
+# where whole-array temporaries of a large batch would not.
+BLOCK_ROWS = 8192
 
-def predict(spec: NetworkSpec, params: Params, X: np.ndarray, dtype=np.float64) -> np.ndarray:
-    """The network's outputs (after the output activation) for ``X``, in inference mode."""
-    activation = ACTIVATIONS[spec.activation].numpy
+
+def dense_layers(spec: NetworkSpec, params: Params, dtype=np.float64) -> list[tuple]:
+    """``(kernel, bias)`` per layer in ``dtype``, batch norm folded into the hidden ones."""
+    out = []
     *hidden, output = layers(spec, params)
-    h = np.asarray(X, dtype=dtype)
+    for layer in hidden:
+        kernel, bias = layer["kernel"].astype(dtype), layer["bias"].astype(dtype)
+        if spec.batch_norm:
+            scale = layer["gamma"].astype(dtype) / np.sqrt(
+                layer["moving_variance"].astype(dtype) + dtype(BN_EPSILON))
+            kernel = kernel * scale
+            bias = (bias - layer["moving_mean"].astype(dtype)) * scale + layer["beta"].astype(dtype)
+        out.append((kernel, bias))
+    out.append((output["kernel"].astype(dtype), output["bias"].astype(dtype)))
+    return out
+
+
+def predict(spec: NetworkSpec, params: Params, X: np.ndarray, dtype=np.float64,
+            dense: list[tuple] | None = None) -> np.ndarray:
+    """The network's outputs (after the output activation) for ``X``, in inference mode.
+
+    ``dense`` is :func:`dense_layers`' result for ``params`` when the caller keeps it.
+    """
+    if dense is None:
+        dense = dense_layers(spec, params, dtype)
+    activation = ACTIVATIONS[spec.activation].numpy
+    *hidden, (kernel_out, bias_out) = dense
+    X = np.asarray(X)
+    result = np.empty((len(X), kernel_out.shape[1]), dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # callers check for non-finite outputs
-        for layer in hidden:
-            z = h @ layer["kernel"].astype(dtype) + layer["bias"].astype(dtype)
-            if spec.batch_norm:
-                scale = layer["gamma"].astype(dtype) / np.sqrt(
-                    layer["moving_variance"].astype(dtype) + dtype(BN_EPSILON))
-                z = (z - layer["moving_mean"].astype(dtype)) * scale + layer["beta"].astype(dtype)
-            h = activation(z)
-        z = h @ output["kernel"].astype(dtype) + output["bias"].astype(dtype)
-        return numpy_output(spec.output_activation, z)
+        for start in range(0, len(X), BLOCK_ROWS):
+            h = X[start:start + BLOCK_ROWS].astype(dtype, copy=False)
+            for kernel, bias in hidden:
+                z = h @ kernel
+                z += bias
+                h = activation(z)
+            z = h @ kernel_out
+            z += bias_out
+            result[start:start + BLOCK_ROWS] = z
+        return numpy_output(spec.output_activation, result)

@@ -66,7 +66,7 @@ def make_loop(key: tuple) -> Callable:
     net = Net(layout, ACTIVATIONS[options["activation"]], options["dropout"])
     loss = LOSSES[options["loss"]]
     output_activation = OUTPUT_ACTIVATIONS[loss.output_activation][0]
-    metric = METRICS[options["metric"]]
+    metric = METRICS[options["metric"], loss.output_activation]
     optimizer = options["optimizer"]
     clip = "norm" if options["clipnorm"] else "value" if options["clipvalue"] else None
     monitor_gradients = options["monitor_gradients"]

@@ -76,23 +76,29 @@ LOSSES: dict[str, Loss] = {
 
 OUTPUT_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     # name: (TensorFlow, NumPy float64)
-    "sigmoid": (tf.sigmoid, expit),
+    "sigmoid": (tf.sigmoid, lambda z: expit(z, out=z)),  # NumPy: may overwrite z
     "softmax": (tf.nn.softmax, lambda z: softmax(z, axis=1)),
     "linear": (tf.identity, lambda z: z),
 }
 
 
-def _accuracy(p, y):
-    if p.shape[-1] == 1:  # one sigmoid unit: Keras' binary_accuracy at 0.5
-        return tf.reduce_mean(tf.cast(tf.equal(y, tf.cast(p > 0.5, y.dtype)), p.dtype), axis=-1)
+def _binary_accuracy(p, y):
+    # Keras' binary_accuracy at 0.5, averaged over the sigmoid units (labels).
+    return tf.reduce_mean(tf.cast(tf.equal(y, tf.cast(p > 0.5, y.dtype)), p.dtype), axis=-1)
+
+
+def _sparse_accuracy(p, y):
     predicted = tf.cast(tf.argmax(p, axis=-1), y.dtype)
     return tf.cast(tf.equal(y[:, 0], predicted), p.dtype)
 
 
-# Per-sample metric values from the outputs p (after the output activation).
-METRICS: dict[str, Callable] = {
-    "accuracy": _accuracy,
-    "mae": lambda p, y: tf.reduce_mean(tf.abs(y - p), axis=-1),
+# Per-sample metric values from the outputs p (after the output activation),
+# by (metric, output activation): the output width is fed at run time, so the
+# graph cannot tell one sigmoid unit from a softmax layer by its shape.
+METRICS: dict[tuple[str, str], Callable] = {
+    ("accuracy", "sigmoid"): _binary_accuracy,
+    ("accuracy", "softmax"): _sparse_accuracy,
+    ("mae", "linear"): lambda p, y: tf.reduce_mean(tf.abs(y - p), axis=-1),
 }
 
 # Whether a larger value of the metric is better (early stopping's direction).

@@ -28,7 +28,7 @@ def test_classifier_space_keys_and_ranges():
     assert space["learning_rate"].prior == "log-uniform"
     assert space["l2"].prior == "log-uniform"
     assert space["clipnorm"].prior == "log-uniform"
-    assert set(space["optimizer"].categories) == {"rmsprop", "adam", "sgd", "nadam", "adadelta"}
+    assert set(space["optimizer"].categories) == {"rmsprop", "adam", "sgd", "nadam"}
 
 
 def test_regressor_space_adds_loss():

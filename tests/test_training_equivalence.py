@@ -139,6 +139,7 @@ def test_binary_loss_trains_like_keras_fit(data):
     X, y = data
     est, model, history = _fit_classifier((X, (y == 1).astype(int)))
     _compare(est, model, history, X, loss_too=True)
+    np.testing.assert_allclose(est.history_["accuracy"], history["accuracy"], atol=1e-6)
 
 
 @pytest.mark.parametrize(
