@@ -33,6 +33,7 @@ from ._inference import dense_layers, predict
 from ._keras_model import build_model, read_params, read_state
 from ._optimizers import OPTIMIZERS, default_learning_rate
 from ._params import INITIALIZERS
+from ._persist import from_plain, to_plain
 from ._spec import NetworkSpec, TrainSpec
 from ._trainer import EarlyStopping, fit
 
@@ -110,15 +111,14 @@ class _MLPMixin:
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "monitor_gradients": ["boolean"],
+        "warm_start": ["boolean"],
     }
 
     # scikeras entry points that would bypass this fit.
-    partial_fit = _hidden_property("partial_fit", "refit with fit() instead")
     initialize = _hidden_property("initialize", "fit() builds the model")
     # scikeras' encoder factories, which skoptnn's fit never calls.
     target_encoder = _hidden_property(
-        "target_encoder", "skoptnn encodes targets itself (the classifier's fitted encoder is "
-        "target_encoder_)"
+        "target_encoder", "skoptnn encodes targets itself"
     )
     feature_encoder = _hidden_property(
         "feature_encoder", "skoptnn passes features to the network as float32 arrays"
@@ -142,7 +142,9 @@ class _MLPMixin:
     # -- subclasses fill these in ---------------------------------------------
     _metric: str = ""
 
-    def _encode_target(self, y, sample_weight):
+    def _encode_target(self, y, sample_weight, continuing=False, classes=None,
+                       incremental=False):
+        """Encode ``y`` for the network; ``continuing``: keep the fitted encoding."""
         raise NotImplementedError
 
     def _output_layer(self) -> tuple[int, str, str]:
@@ -173,6 +175,10 @@ class _MLPMixin:
         self : object
             The fitted estimator.
         """
+        return self._guarded(self._fit, X, y, sample_weight)
+
+    def _guarded(self, train, *args, **kwargs):
+        """Run ``train``: one at a time per instance, and all or nothing."""
         # Two fits of one instance at once would interleave their attributes.
         with _fitting_lock:
             if id(self) in _fitting:
@@ -185,7 +191,7 @@ class _MLPMixin:
             # A failed fit leaves the estimator exactly as it was, never half-fitted.
             state = dict(self.__dict__)
             try:
-                return self._fit(X, y, sample_weight)
+                return train(*args, **kwargs)
             except BaseException:
                 self.__dict__.clear()
                 self.__dict__.update(state)
@@ -194,23 +200,49 @@ class _MLPMixin:
             with _fitting_lock:
                 _fitting.discard(id(self))
 
-    def _fit(self, X, y, sample_weight):
-        X, y = self._validate_training_data(X, y)
-        sample_weight = self._sample_weight(X, y, sample_weight)
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        first = not self.__sklearn_is_fitted__()
+        if first and self._is_classifier and classes is None:
+            raise ValueError(
+                f"classes must be passed on the first call to {type(self).__name__}."
+                "partial_fit: every class the network will ever see sizes its output layer."
+            )
+        if not first and classes is not None and not np.array_equal(
+                np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={list(classes)!r} differs from the classes of the first partial_fit "
+                f"call, {list(self.classes_)!r}."
+            )
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, incremental=False, classes=None):
+        # Continued training (warm_start, partial_fit) starts from the fitted
+        # weights and optimizer state; partial_fit trains one epoch, on all the
+        # rows it is given (no early stopping: nothing is held out).
+        continuing = self.__sklearn_is_fitted__() and (incremental or self.warm_start)
+        previous = self._fitted_state() if continuing else None
+        X, y = self._validate_training_data(X, y, reset=not continuing)
+        sample_weight = self._sample_weight(X, y, sample_weight, incremental=incremental)
         # Only the ratios matter from here on (float64: never the possibly huge
         # products of sample_weight and class_weight); at most 1, so no sum overflows.
         sample_weight /= sample_weight.max()
-        y_encoded = self._encode_target(y, sample_weight)
+        y_encoded = self._encode_target(y, sample_weight, continuing=continuing,
+                                        classes=classes, incremental=incremental)
         X, y_encoded, y, sample_weight = self._drop_zero_weights(X, y_encoded, y, sample_weight)
         # Keras averages w * loss over the rows; scaled to mean 1, that is the
         # weighted mean, so a weight of k counts as k copies of the row (as in
         # scikit-learn's MLP) and multiplying every weight by c changes nothing.
         sample_weight = (sample_weight / sample_weight.mean()).astype(np.float32)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        if previous is None:
+            rng = check_random_state(self.random_state)
+            seed = int(rng.randint(np.iinfo(np.int32).max))
+        else:  # shuffling and dropout go on from where the last fit left them
+            seed = previous["seed"]
 
         spec = self._train_spec(n_features=X.shape[1])
-        early_stopping = self._early_stopping()
+        if previous is not None:
+            _check_same_network(previous["spec"], spec)
+        early_stopping = None if incremental else self._early_stopping()
         validation = None
         if early_stopping is not None:
             X, y_encoded, sample_weight, validation = self._split_validation(
@@ -223,9 +255,12 @@ class _MLPMixin:
         )
         result = fit(
             spec, seed, X, y_encoded, sample_weight, validation,
-            epochs=self.epochs, batch_size=self.batch_size, shuffle=self.shuffle,
-            learning_rate=learning_rate, early_stopping=early_stopping, verbose=self.verbose,
-            monitor_gradients=self.monitor_gradients,
+            epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
+            shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
+            verbose=self.verbose, monitor_gradients=self.monitor_gradients,
+            **({} if previous is None else {
+                "start": previous["params"], "optimizer_state": previous["optimizer_state"],
+                "first_epoch": previous["n_epochs"]}),
         )
         if result.diverged_epoch is not None:
             kept = (f"the weights of epoch {result.kept_epoch}" if result.kept_epoch
@@ -240,13 +275,17 @@ class _MLPMixin:
 
         self.gradient_norms_ = self.raw_gradient_norms_ = None
         if self.monitor_gradients:
+            first_epoch = 0 if previous is None else previous["n_epochs"]
             self.gradient_norms_, self.raw_gradient_norms_ = norm_tables(
-                result.gradient_norms, result.kernel_names
+                result.gradient_norms, result.kernel_names, first_epoch
             )
             message = diagnose(self.raw_gradient_norms_)
             if message is not None:
                 warnings.warn(message, GradientWarning, stacklevel=_USER_FRAME)
 
+        history = result.history
+        if previous is not None:  # one history across the calls, as n_epochs_ counts
+            history = {k: previous["history"].get(k, []) + v for k, v in history.items()}
         # The Keras model_ is built on first access (see model_): building one
         # costs more than training a small network from a compiled graph.
         self.__dict__.pop("_model", None)
@@ -254,11 +293,21 @@ class _MLPMixin:
         self._optimizer_state = result.optimizer_state
         self._learning_rate = learning_rate
         self._seed = seed
-        self.history_ = result.history
-        self.n_epochs_ = result.n_epochs
+        self.history_ = history
+        self.n_epochs_ = (0 if previous is None else previous["n_epochs"]) + result.n_epochs
         self.best_epoch_ = result.best_epoch
         self._spec = spec
         return self
+
+    def _fitted_state(self) -> dict:
+        """What continued training starts from: the current weights and optimizer state."""
+        model = self.__dict__.get("_model")
+        params, optimizer_state = self._params, self._optimizer_state
+        if model is not None:  # model_ may have been trained further
+            params, model_state = read_state(model, self._spec)
+            optimizer_state = optimizer_state if model_state is None else model_state
+        return {"spec": self._spec, "params": params, "optimizer_state": optimizer_state,
+                "seed": self._seed, "n_epochs": self.n_epochs_, "history": self.history_}
 
     # -- the Keras model, built on demand --------------------------------------
     @property
@@ -299,10 +348,12 @@ class _MLPMixin:
             # rebuilt model_ (compiled as fit left it) could not take.
             if optimizer_state is not None:
                 state["_optimizer_state"] = optimizer_state
-        return state
+        # Plain arrays and built-in values only, so that skops.io loads it safely.
+        return to_plain(state)
 
     def __setstate__(self, state):
         # Estimators pickled with their model_ hold the model itself.
+        state = from_plain(state)
         model = state.pop("model_", None)
         super().__setstate__(state)
         if model is not None:
@@ -312,14 +363,15 @@ class _MLPMixin:
                 self._optimizer_state = optimizer_state
 
     # -- the steps of fit -----------------------------------------------------
-    def _validate_training_data(self, X, y):
+    def _validate_training_data(self, X, y, reset=True):
         X, y = validate_data(
-            self, X, y, accept_sparse=("csr", "csc", "coo"), dtype=(np.float32, np.float64),
-            multi_output=self._multi_output, y_numeric=not self._is_classifier,
+            self, X, y, reset=reset, accept_sparse=("csr", "csc", "coo"),
+            dtype=(np.float32, np.float64), multi_output=self._multi_output,
+            y_numeric=not self._is_classifier,
         )
         return _as_float32(X), y
 
-    def _sample_weight(self, X, y, sample_weight):
+    def _sample_weight(self, X, y, sample_weight, incremental=False):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
         if np.any(sample_weight < 0):
             raise ValueError("sample_weight must be non-negative.")
@@ -424,6 +476,24 @@ class _MLPMixin:
 
     def __sklearn_is_fitted__(self):
         return "_params" in self.__dict__
+
+
+# What continued training cannot change: the arrays it starts from would not fit.
+_NETWORK_FIELDS = ("n_features", "hidden_layer_sizes", "activation", "batch_norm",
+                   "n_outputs", "output_activation")
+
+
+def _check_same_network(old: TrainSpec, new: TrainSpec) -> None:
+    pairs = [(name, getattr(old.network, name), getattr(new.network, name))
+             for name in _NETWORK_FIELDS]
+    pairs += [(name, getattr(old, name), getattr(new, name)) for name in ("loss", "optimizer")]
+    for name, before, now in pairs:
+        if before != now:
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted network, whose {name} "
+                f"was {before!r}; this fit's is {now!r}. Keep it, or set warm_start=False "
+                "(or refit with fit) to train a new network."
+            )
 
 
 def _as_float32(X) -> np.ndarray:

@@ -27,9 +27,10 @@ class GradientWarning(UserWarning):
     """Gradients vanished, exploded or were all zero in a fit with ``monitor_gradients=True``."""
 
 
-def norm_tables(norms: np.ndarray, layer_names: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def norm_tables(norms: np.ndarray, layer_names: list[str],
+                first_epoch: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split the trainer's (n_epochs, 2, n_layers) array into (applied, raw) tables."""
-    index = pd.RangeIndex(len(norms), name="epoch")
+    index = pd.RangeIndex(first_epoch, first_epoch + len(norms), name="epoch")
     raw = pd.DataFrame(norms[:, 0, :].astype(float), index=index, columns=layer_names)
     applied = pd.DataFrame(norms[:, 1, :].astype(float), index=index, columns=layer_names)
     return applied, raw

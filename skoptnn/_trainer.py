@@ -62,12 +62,23 @@ def _float32(a) -> np.ndarray:
 def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: int,
         batch_size: int, shuffle: bool, learning_rate: float,
         early_stopping: EarlyStopping | None, verbose: int,
-        monitor_gradients: bool = False) -> FitResult:
-    """Train a network of ``spec`` from the initial weights ``seed`` gives."""
+        monitor_gradients: bool = False, start: Params | None = None,
+        optimizer_state: OptimizerState | None = None, first_epoch: int = 0) -> FitResult:
+    """Train a network of ``spec`` from the initial weights ``seed`` gives.
+
+    Continued training passes ``start`` and ``optimizer_state`` (NumPy arrays of
+    an earlier fit) and ``first_epoch``, the epochs already run: epochs are
+    numbered on from it, so shuffling and dropout go on as one longer fit would.
+    Epoch numbers in the result (``best_epoch``, ``diverged_epoch``,
+    ``kept_epoch``) count from the first fit.
+    """
     check_runtime()
     network = spec.network
-    start = initial_params(network, seed)
+    if start is None:
+        start = initial_params(network, seed)
     fresh_optimizer = initial_state(spec.optimizer, list(start.trainable))
+    if optimizer_state is None:
+        optimizer_state = fresh_optimizer
     validate = validation is not None
     if validate:
         X_val, y_val, w_val = validation
@@ -91,8 +102,9 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         shuffle=np.bool_(shuffle), early_stopping=np.bool_(early_stopping is not None),
     )
     state = FitState(
-        params=start, optimizer=fresh_optimizer, kept=start, best=np.float32(np.inf),
-        best_epoch=np.int32(-1), wait=np.int32(0), epoch=np.int32(0), stopped=np.bool_(False),
+        params=start, optimizer=optimizer_state, kept=start, best=np.float32(np.inf),
+        best_epoch=np.int32(-1), wait=np.int32(0), epoch=np.int32(first_epoch),
+        stopped=np.bool_(False),
         diverged=np.int32(-1),
     )
     loop = compiled_loop(spec.graph_key(monitor_gradients), (state, data, cfg))
@@ -111,7 +123,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         done += len(table)
         if verbose:
             logs = " - ".join(f"{k}: {table[-1, names.index(k)]:.4f}" for k in shown)
-            print(f"Epoch {done}/{epochs} - {logs}", flush=True)
+            print(f"Epoch {first_epoch + done}/{first_epoch + epochs} - {logs}", flush=True)
         if len(table) == 0:  # never for n_epochs >= 1; guards against spinning forever
             break
     table = np.concatenate(rows) if rows else np.zeros((0, len(names)), np.float32)
@@ -120,15 +132,16 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     params = state.params
     if early_stopping is not None and best >= 0 and diverged < 0:
         params = state.kept  # the best epoch's weights, as promised
-    # Which weights were kept: the last finite epoch's, or the best one's.
+    # Which weights were kept: the last finite epoch's, or the best one's
+    # (epoch k's weights are those after k epochs; 0: where this call started).
     kept = diverged if early_stopping is None else best + 1
     if not all(np.isfinite(predict(network, params, x, np.float32)).all()
                for x in (data.x, data.x_val)):
         # Finite weights can still overflow the outputs (a huge regression
         # output, say): only the initial weights are known to be safe.
         params = start
-        diverged = diverged if diverged >= 0 else len(table) - 1
-        kept = best = -1
+        diverged = diverged if diverged >= 0 else first_epoch + len(table) - 1
+        kept, best = first_epoch, -1
     optimizer_state = state.optimizer
     if diverged >= 0:
         # The diverged epoch's optimizer state (NaN or huge moments) would
@@ -136,7 +149,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         optimizer_state = fresh_optimizer
     if verbose and early_stopping is not None and best >= 0 and diverged < 0:
         how = "stopped early" if len(table) < epochs else "ran every epoch"
-        value = table[best, names.index(es.monitor)]
+        value = table[best - first_epoch, names.index(es.monitor)]
         print(f"Early stopping {how}: restored the weights of epoch {best + 1} "
               f"({es.monitor}: {value:.4f})", flush=True)
     n_hidden = len(network.hidden_layer_sizes)

@@ -5,13 +5,15 @@ from __future__ import annotations
 from numbers import Real
 
 import numpy as np
-from sklearn.base import ClassifierMixin
+import scipy.sparse as sp
+from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d
 
 from ._base import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
-from ._keras import ClassifierLabelEncoder, KerasClassifier
+from ._keras import KerasClassifier
 
 
 class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixinsFirst):
@@ -101,6 +103,11 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,
         explode or are exactly zero (as after ``kernel_initializer="zeros"``).
         Off by default: it runs a slower training step.
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the fitted weights and optimizer state
+        (history and ``n_epochs_`` count on) instead of starting afresh. The
+        network must stay the same: a change of data width, layers,
+        activation, batch norm, optimizer, loss or classes is refused.
 
     Attributes
     ----------
@@ -163,7 +170,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         "monitor": [StrOptions({"val_loss", "val_accuracy"})],
     }
     _metric = "accuracy"
-    _multi_output = False
+    _multi_output = True  # a multilabel indicator matrix; 1-D targets otherwise
     _is_classifier = True
     score = ClassifierMixin.score
 
@@ -194,6 +201,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         random_state=None,
         verbose=0,
         monitor_gradients=False,
+        warm_start=False,
     ):
         self.n_layers = n_layers
         self.units = units
@@ -220,30 +228,94 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         self.random_state = random_state
         self.verbose = verbose
         self.monitor_gradients = monitor_gradients
+        self.warm_start = warm_start
 
-    def _encode_target(self, y, sample_weight):
+    def _validate_training_data(self, X, y, reset=True):
+        X, y = super()._validate_training_data(X, y, reset=reset)
+        if sp.issparse(y):
+            y = y.toarray()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)  # a column vector is a 1-D target, as in scikit-learn
+        return X, y
+
+    def _encode_target(self, y, sample_weight, continuing=False, classes=None,
+                       incremental=False):
         # classes_ come from all of y, zero-weight rows included, as in scikit-learn.
         check_classification_targets(y)
-        classes = np.unique(y)
-        if len(classes) < 2:
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        if y.ndim == 2 and not multilabel:
+            raise ValueError(
+                f"{type(self).__name__} takes a 1-D target or a 2-D binary indicator matrix "
+                f"(multilabel); got a 2-D target of type {type_of_target(y)!r}."
+            )
+        if continuing:
+            if multilabel != self._multilabel:
+                raise ValueError(
+                    "warm_start=True and partial_fit continue the fitted network, which was "
+                    f"trained on a {'multilabel' if self._multilabel else '1-D'} target; this "
+                    f"y is {'multilabel' if multilabel else '1-D'}."
+                )
+            classes = self.classes_
+        if multilabel:
+            found = np.arange(y.shape[1])
+        else:
+            found = np.unique(y)
+        if classes is not None and not multilabel:
+            known = np.unique(classes)
+            unseen = np.setdiff1d(found, known)
+            if unseen.size:
+                raise ValueError(
+                    f"y has classes {unseen.tolist()!r} that are not in classes "
+                    f"{known.tolist()!r}, which {'the fitted network' if continuing else 'classes='}"
+                    " fixed."
+                )
+            if continuing and not incremental and not np.array_equal(found, known):
+                raise ValueError(
+                    f"warm_start=True continues the fitted network, trained on the classes "
+                    f"{known.tolist()!r}; this y has {found.tolist()!r}. Set warm_start=False "
+                    "to train a new network."
+                )
+            found = known
+        elif classes is not None and len(classes) != y.shape[1]:
+            raise ValueError(
+                f"A multilabel y has {y.shape[1]} labels, but classes has {len(classes)} "
+                "entries."
+            )
+        if len(found) < 2 and not multilabel:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got 1 class ({classes[0].item()!r})."
+                f"got 1 class ({found[0].item()!r})."
             )
-        loss = "binary_crossentropy" if len(classes) == 2 else "sparse_categorical_crossentropy"
-        self.target_encoder_ = ClassifierLabelEncoder(loss=loss).fit(y)
-        self.classes_ = self.target_encoder_.classes_
-        return self.target_encoder_.transform(y)
+        self.classes_ = found
+        self._multilabel = multilabel
+        if multilabel:
+            return y.astype(np.float32)
+        codes = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return (codes == 1).astype(np.float32).reshape(-1, 1)
+        return codes.astype(np.float32).reshape(-1, 1)
 
     def _output_layer(self):
+        if self._multilabel:
+            return len(self.classes_), "sigmoid", "binary_crossentropy"
         if len(self.classes_) == 2:
             return 1, "sigmoid", "binary_crossentropy"
         return len(self.classes_), "softmax", "sparse_categorical_crossentropy"
 
-    def _sample_weight(self, X, y, sample_weight):
+    def _sample_weight(self, X, y, sample_weight, incremental=False):
         sample_weight = super()._sample_weight(X, y, sample_weight)
         if self.class_weight is not None:
             check_classification_targets(y)  # before class_weight reads y's labels
+            if type_of_target(y) == "multilabel-indicator":
+                raise ValueError(
+                    "class_weight is not supported for a multilabel target; pass "
+                    "sample_weight instead."
+                )
+            if incremental and isinstance(self.class_weight, str):
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit: one chunk's "
+                    "class frequencies are not the data's. Pass a dict of weights."
+                )
             if isinstance(self.class_weight, dict):
                 # Bounded so that the product with sample_weight stays finite.
                 bad = {k: v for k, v in self.class_weight.items()
@@ -260,7 +332,37 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         return sample_weight
 
     def _stratify(self, y):
-        return y
+        return None if self._multilabel else y
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current state.
+
+        Each call runs one pass of mini-batches over the rows it is given,
+        from the weights and optimizer state the previous call (or ``fit``)
+        left; ``n_epochs_`` and ``history_`` count on. Early stopping does not
+        apply (nothing is held out). No training graph is traced again
+        between calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Targets: class labels, or a binary indicator matrix (multilabel).
+        classes : array-like of shape (n_classes,), default=None
+            Every class the network will ever see. Required on the first call
+            (for a multilabel target: one entry per label), as in scikit-learn;
+            ignored, if equal, afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, as in ``fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._guarded(self._partial_fit, X, y, sample_weight, classes)
 
     def predict_proba(self, X):
         """Probability of each class for each sample.
@@ -276,13 +378,13 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
             Class probabilities, columns in the order of ``classes_``.
         """
         raw = self._predict_raw(X)
-        proba = self.target_encoder_.inverse_transform(raw, return_proba=True)
-        # scikeras squeezes a single row to 1-D; scikit-learn wants 2-D always.
-        proba = np.asarray(proba, dtype=np.float64).reshape(-1, len(self.classes_))
-        # The network's float32 rows sum to 1 only within ~1e-7; log_loss and
-        # other scorers check to float64 precision.
-        proba /= proba.sum(axis=1, keepdims=True)
-        return proba
+        if self._multilabel:
+            return raw  # one independent probability per label, as MLPClassifier's
+        if raw.shape[1] == 1:
+            raw = np.hstack([1.0 - raw, raw])
+        # Rows sum to 1 to float64 precision, which log_loss and other scorers check.
+        raw /= raw.sum(axis=1, keepdims=True)
+        return raw
 
     def predict_log_proba(self, X):
         """Log of the probability of each class for each sample.
@@ -316,4 +418,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
             Predicted labels, of the same type as the training labels.
         """
         raw = self._predict_raw(X)
-        return self.target_encoder_.inverse_transform(raw)
+        if self._multilabel:
+            return (raw > 0.5).astype(int)
+        if raw.shape[1] == 1:  # the positive class where its probability is above 0.5
+            return self.classes_[(raw[:, 0] > 0.5).astype(int)]
+        return self.classes_[raw.argmax(axis=1)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
@@ -91,6 +91,11 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,
         explode or are exactly zero (as after ``kernel_initializer="zeros"``).
         Off by default: it runs a slower training step.
+    warm_start : bool, default=False
+        When True, ``fit`` continues from the fitted weights and optimizer state
+        (history and ``n_epochs_`` count on) instead of starting afresh. The
+        network must stay the same: a change of data width, layers,
+        activation, batch norm, optimizer, loss or number of targets is refused.
 
     Attributes
     ----------
@@ -173,6 +178,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         random_state=None,
         verbose=0,
         monitor_gradients=False,
+        warm_start=False,
     ):
         self.n_layers = n_layers
         self.units = units
@@ -199,18 +205,31 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         self.random_state = random_state
         self.verbose = verbose
         self.monitor_gradients = monitor_gradients
+        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
 
-    def _encode_target(self, y, sample_weight):
+    def _encode_target(self, y, sample_weight, continuing=False, classes=None,
+                       incremental=False):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # as scikit-learn's MLPRegressor: warn, predict 1-D
-        self._y_ndim = y.ndim
         y_all = y.reshape(len(y), -1)
+        if continuing:
+            if y_all.shape[1] != self.n_outputs_:
+                raise ValueError(
+                    "warm_start=True and partial_fit continue the fitted network, which "
+                    f"predicts {self.n_outputs_} target(s); this y has {y_all.shape[1]}."
+                )
+            if not np.isfinite(y_all).all():
+                raise ValueError("y contains NaN or infinity.")
+            # The first fit's standardisation: the network's outputs mean what they meant.
+            train_scale = np.where(self._y_scale > 0, self._y_scale, 1.0)
+            return ((y_all - self._y_mean) / train_scale).astype(np.float32)
+        self._y_ndim = y.ndim
         self.n_outputs_ = y_all.shape[1]
         # The scale comes from the rows that are trained on, as they are weighted:
         # a weight of k counts as k copies, and a zero-weight row (an outlier,
@@ -238,6 +257,32 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
 
     def _output_layer(self):
         return self.n_outputs_, "linear", _LOSSES[self.loss]
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Train one epoch on ``(X, y)``, continuing from the current state.
+
+        Each call runs one pass of mini-batches over the rows it is given,
+        from the weights and optimizer state the previous call (or ``fit``)
+        left; ``n_epochs_`` and ``history_`` count on. The target's
+        standardisation is the first call's. Early stopping does not apply
+        (nothing is held out). No training graph is traced again between calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights, as in ``fit``.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._guarded(self._partial_fit, X, y, sample_weight)
 
     def predict(self, X):
         """Predict the target of each sample.
