@@ -290,6 +290,7 @@ class _MLPMixin:
         # costs more than training a small network from a compiled graph.
         self.__dict__.pop("_model", None)
         self._params = result.params
+        self._dense = dense_layers(spec.network, result.params)
         self._optimizer_state = result.optimizer_state
         self._learning_rate = learning_rate
         self._seed = seed
@@ -339,7 +340,7 @@ class _MLPMixin:
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("_dense", None)  # a cache, rebuilt on the first predict
+        state.pop("_dense", None)  # derived from _params: __setstate__ rebuilds it
         model = state.pop("_model", None)
         if model is not None:  # pickle what model_ knows now, not only what fit left
             params, optimizer_state = read_state(model, self._spec)
@@ -361,6 +362,8 @@ class _MLPMixin:
             self._params, optimizer_state = read_state(model, self._spec)
             if optimizer_state is not None:
                 self._optimizer_state = optimizer_state
+        if "_params" in self.__dict__:
+            self._dense = dense_layers(self._spec.network, self._params)
 
     # -- the steps of fit -----------------------------------------------------
     def _validate_training_data(self, X, y, reset=True):
@@ -466,13 +469,11 @@ class _MLPMixin:
             self, X, reset=False, accept_sparse=("csr", "csc", "coo"),
             dtype=(np.float32, np.float64),
         )
-        params = self._current_params()
-        cached = self.__dict__.get("_dense")
-        if cached is None or cached[0] is not params:
-            # Converted (and batch norm folded) once per set of weights, not per call.
-            cached = (params, dense_layers(self._spec.network, params))
-            self._dense = cached
-        return predict(self._spec.network, params, _as_float32(X), dense=cached[1])
+        network = self._spec.network
+        if "_model" in self.__dict__:  # model_ may have been trained since: read it
+            return predict(network, self._current_params(), _as_float32(X))
+        # fit's weights, converted (and batch norm folded) once by _fit, not per call.
+        return predict(network, self._params, _as_float32(X), dense=self._dense)
 
     def __sklearn_is_fitted__(self):
         return "_params" in self.__dict__

@@ -230,6 +230,11 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         self.monitor_gradients = monitor_gradients
         self.warm_start = warm_start
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True  # a binary indicator matrix: one sigmoid each
+        return tags
+
     def _validate_training_data(self, X, y, reset=True):
         X, y = super()._validate_training_data(X, y, reset=reset)
         if sp.issparse(y):
