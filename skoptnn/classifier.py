@@ -269,10 +269,10 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
             known = np.unique(classes)
             unseen = np.setdiff1d(found, known)
             if unseen.size:
+                fixed_by = "the fitted network" if continuing else "classes="
                 raise ValueError(
                     f"y has classes {unseen.tolist()!r} that are not in classes "
-                    f"{known.tolist()!r}, which {'the fitted network' if continuing else 'classes='}"
-                    " fixed."
+                    f"{known.tolist()!r}, which {fixed_by} fixed."
                 )
             if continuing and not incremental and not np.array_equal(found, known):
                 raise ValueError(
