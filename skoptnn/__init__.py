@@ -21,6 +21,8 @@ _LAZY = {
     "PRESETS": "skoptnn.spaces",
     "trials_dataframe": "skoptnn.search",
     "ProgressCallback": "skoptnn.search",
+    "ResumableBayesSearchCV": "skoptnn.search",
+    "plot_convergence": "skoptnn.plotting",
     "plot_history": "skoptnn.plotting",
     "plot_gradient_norms": "skoptnn.plotting",
     "trusted_types": "skoptnn._persist",

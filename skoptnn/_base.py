@@ -46,9 +46,10 @@ _fitting: set[int] = set()
 _fitting_lock = threading.Lock()
 
 
-# Warnings raised in _fit point at the caller of fit: _fit, fit, then
-# scikit-learn's _fit_context wrapper stand in between.
-_USER_FRAME = 4
+# Warnings raised in _fit point at the caller of fit: _fit, _guarded, fit, then
+# scikit-learn's _fit_context wrapper stand in between (and _partial_fit for
+# partial_fit).
+_USER_FRAME = 5
 
 
 class DivergenceWarning(UserWarning):
@@ -168,7 +169,9 @@ class _MLPMixin:
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights. The loss is their weighted mean, so a weight of
             k counts as k copies of the sample and only the ratios between
-            weights matter; rows of weight 0 are left out.
+            weights matter; rows of weight 0 are left out. For the per-sample
+            L1/L2 penalty a row counts as its weight divided by the smallest
+            non-zero weight.
 
         Returns
         -------
@@ -213,9 +216,11 @@ class _MLPMixin:
                 f"classes={list(classes)!r} differs from the classes of the first partial_fit "
                 f"call, {list(self.classes_)!r}."
             )
-        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes,
+                         stacklevel=_USER_FRAME + 1)
 
-    def _fit(self, X, y, sample_weight, incremental=False, classes=None):
+    def _fit(self, X, y, sample_weight, incremental=False, classes=None,
+             stacklevel=_USER_FRAME):
         # Continued training (warm_start, partial_fit) starts from the fitted
         # weights and optimizer state; partial_fit trains one epoch, on all the
         # rows it is given (no early stopping: nothing is held out).
@@ -239,15 +244,18 @@ class _MLPMixin:
         else:  # shuffling and dropout go on from where the last fit left them
             seed = previous["seed"]
 
-        spec = self._train_spec(n_features=X.shape[1])
-        if previous is not None:
-            _check_same_network(previous["spec"], spec)
         early_stopping = None if incremental else self._early_stopping()
         validation = None
         if early_stopping is not None:
             X, y_encoded, sample_weight, validation = self._split_validation(
                 X, y_encoded, y, sample_weight, seed
             )
+        # Weights count as copies of a row (relative to the lightest one, so that
+        # only their ratios matter): the penalty's number of training samples.
+        n_samples = float(sample_weight.sum() / sample_weight.min())
+        spec = self._train_spec(n_features=X.shape[1], n_samples=n_samples)
+        if previous is not None:
+            _check_same_network(previous["spec"], spec)
 
         learning_rate = (
             default_learning_rate(self.optimizer) if self.learning_rate is None
@@ -270,7 +278,7 @@ class _MLPMixin:
                 f"epoch {result.diverged_epoch + 1}; the fit kept {kept}. "
                 f"Lower learning_rate (now {learning_rate:g}) or set clipnorm=1.0.",
                 DivergenceWarning,
-                stacklevel=_USER_FRAME,
+                stacklevel=stacklevel,
             )
 
         self.gradient_norms_ = self.raw_gradient_norms_ = None
@@ -281,7 +289,7 @@ class _MLPMixin:
             )
             message = diagnose(self.raw_gradient_norms_)
             if message is not None:
-                warnings.warn(message, GradientWarning, stacklevel=_USER_FRAME)
+                warnings.warn(message, GradientWarning, stacklevel=stacklevel)
 
         history = result.history
         if previous is not None:  # one history across the calls, as n_epochs_ counts
@@ -402,7 +410,7 @@ class _MLPMixin:
             )
         return tuple(int(s) for s in sizes)
 
-    def _train_spec(self, n_features: int) -> TrainSpec:
+    def _train_spec(self, n_features: int, n_samples: float) -> TrainSpec:
         if self.clipnorm is not None and self.clipvalue is not None:
             # Keras' optimizers refuse both; say so before training, not after.
             raise ValueError(
@@ -416,8 +424,11 @@ class _MLPMixin:
             activation=self.activation,
             batch_norm=bool(self.batch_norm),
             dropout=float(self.dropout),
-            l1=float(self.l1),
-            l2=float(self.l2),
+            # Per sample: the penalty is counted once for the whole training set,
+            # each batch's mean loss carrying 1/n_samples of it, so its pull
+            # weakens as the data grows (a prior that more data outweighs).
+            l1=float(self.l1) / n_samples,
+            l2=float(self.l2) / n_samples,
             n_outputs=n_outputs,
             output_activation=output_activation,
             kernel_initializer=self.kernel_initializer,

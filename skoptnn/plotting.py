@@ -1,12 +1,14 @@
-"""Plots of a fitted skoptnn network's training: learning curves and gradient norms.
+"""Plots of a fitted skoptnn network's training (learning curves, gradient norms)
+and of a search's progress (convergence).
 
 matplotlib is imported only when a plot is drawn, so ``import skoptnn.plotting``
 is cheap.
 
-Every function accepts a fitted :class:`~skoptnn.OptimizedMLPClassifier` or
+The network plots accept a fitted :class:`~skoptnn.OptimizedMLPClassifier` or
 :class:`~skoptnn.OptimizedMLPRegressor`, a fitted
 :class:`~sklearn.pipeline.Pipeline` ending in one, or a fitted search
 (``GridSearchCV``, ``BayesSearchCV``, ...) whose ``best_estimator_`` is either.
+The convergence plot accepts any fitted search.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 if TYPE_CHECKING:  # only for annotations: importing matplotlib is the caller's choice
     from matplotlib.axes import Axes
 
-__all__ = ["plot_gradient_norms", "plot_history"]
+__all__ = ["plot_convergence", "plot_gradient_norms", "plot_history"]
 
 # Training curves solid, validation curves dashed; loss and metric in their own colour.
 _LOSS_COLOR = "C0"
@@ -308,3 +310,92 @@ def plot_gradient_norms(
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.legend(title="layer", loc="best", fontsize="small")
     return ax
+
+
+def plot_convergence(search: Any, *, metric: str | None = None, ax: Axes | None = None) -> Axes:
+    """Plot every trial's cross-validated score and the best score so far.
+
+    One point per trial, in the order the search evaluated them, at the mean
+    CV score the search recorded (``cv_results_``), and a line through the
+    best score up to each trial. The scores are the scorer's own, as
+    scikit-learn reports them (higher is better, so the line rises), not the
+    negated values that scikit-optimize minimises and that
+    ``skopt.plots.plot_convergence`` draws. A failed trial (NaN score) gets no
+    point; the best-so-far line runs on through it.
+
+    Parameters
+    ----------
+    search : fitted search
+        ``BayesSearchCV``, :class:`~skoptnn.search.ResumableBayesSearchCV`,
+        ``GridSearchCV``, ``RandomizedSearchCV``: anything with ``cv_results_``.
+    metric : str, default=None
+        With multi-metric scoring, the scorer to plot; None takes the
+        search's ``refit`` metric, as :func:`~skoptnn.search.trials_dataframe`.
+    ax : matplotlib Axes, default=None
+        Axes to draw on; a new figure is made when None.
+
+    Returns
+    -------
+    ax : matplotlib Axes
+        The Axes drawn on: the points are ``ax.lines[0]`` (label ``"trial"``),
+        the best so far ``ax.lines[1]`` (label ``"best so far"``). The y axis
+        is labelled with the metric's name (``"CV accuracy"``).
+
+    Raises
+    ------
+    ValueError
+        If ``search`` is not fitted, or ``metric`` names no scorer of it.
+
+    See Also
+    --------
+    skoptnn.search.trials_dataframe : The same scores as a table.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from skoptnn.plotting import plot_convergence
+    >>> X, y = load_iris(return_X_y=True)
+    >>> search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.001, 1.0, 0.01]},
+    ...                       cv=3, scoring="accuracy").fit(X, y)
+    >>> ax = plot_convergence(search)
+    >>> ax.get_ylabel()
+    'CV accuracy'
+    >>> points, best = ax.lines[0].get_ydata(), ax.lines[1].get_ydata()
+    >>> list(points) == list(search.cv_results_["mean_test_score"])
+    True
+    >>> bool(best[0] < best[1] == best[2])  # the second trial stays the best
+    True
+    """
+    from .search import trials_dataframe
+
+    plt = _pyplot()
+    trials = trials_dataframe(search, metric=metric).sort_index()  # evaluation order
+    scores = trials["mean_test_score"].to_numpy(dtype=float)
+    trial = np.arange(1, len(scores) + 1)
+    finite = np.isfinite(scores)
+    best = np.maximum.accumulate(np.where(finite, scores, -np.inf))
+    ax = _new_axes(ax)
+    ax.plot(trial[finite], scores[finite], linestyle="none", marker="o", color=_METRIC_COLOR,
+            alpha=0.7, label="trial")
+    shown = np.isfinite(best)  # none before the first trial that scored
+    ax.plot(trial[shown], best[shown], drawstyle="steps-post", color=_LOSS_COLOR,
+            label="best so far")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(f"CV {_metric_label(search, metric)}")
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def _metric_label(search: Any, metric: str | None) -> str:
+    """The scorer's name as the user gave it (``"accuracy"``), else ``"score"``."""
+    if metric is not None:
+        return metric
+    scoring, refit = getattr(search, "scoring", None), getattr(search, "refit", True)
+    if isinstance(scoring, str):
+        return scoring
+    return refit if isinstance(refit, str) else "score"

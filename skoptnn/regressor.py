@@ -48,10 +48,15 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
     dropout : float in [0, 1), default=0.0
         Dropout rate after each hidden activation.
     l1 : float >= 0, default=0.0
-        L1 penalty on every layer's weights.
-    l2 : float >= 0, default=0.02
-        L2 penalty on every layer's weights. An unregularised MLP overfits small
-        tables; this default held up on scikit-learn's bundled datasets.
+        L1 penalty on every layer's weights, per training sample (as ``l2``).
+    l2 : float >= 0, default=10.0
+        L2 penalty on every layer's weights, per training sample: training
+        minimises the mean loss plus ``l2 * sum(w**2) / n_samples``, so the
+        penalty counts once for the whole training set and its pull weakens as
+        the data grows. The default keeps small tables from overfitting and
+        still lets a rare class be learnt from 10,000 rows or more
+        (``benchmarks/l2_defaults.py``). In ``partial_fit``, ``n_samples`` is
+        the rows of the call.
     loss : {"mse", "mae", "huber"}, default="mse"
         Training loss. Huber's threshold (Keras' ``delta=1.0``) is one
         standard deviation of y, since targets are standardised.
@@ -161,7 +166,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         kernel_initializer="auto",
         dropout=0.0,
         l1=0.0,
-        l2=0.02,
+        l2=10.0,
         loss="mse",
         optimizer="adam",
         learning_rate=None,

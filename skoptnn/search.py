@@ -1,19 +1,26 @@
-"""Helpers around ``skopt.BayesSearchCV``: a trials table and a progress bar.
+"""Helpers around ``skopt.BayesSearchCV``: a trials table, a progress bar and a
+search that survives being killed.
 
-Neither imports TensorFlow: they only read what the search reports.
+None imports TensorFlow: they only read what the search reports.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping
 from numbers import Integral
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from skopt import BayesSearchCV
+from skopt.utils import dimensions_aslist, eval_callbacks, point_asdict
 
-__all__ = ["ProgressCallback", "trials_dataframe"]
+from . import _resume
+
+__all__ = ["ProgressCallback", "ResumableBayesSearchCV", "trials_dataframe"]
 
 
 def _strip_prefixes(names: list[str]) -> dict[str, str]:
@@ -200,3 +207,338 @@ class ProgressCallback:
         """Close the bar (also done automatically after ``n_iter`` trials)."""
         if self._bar is not None:
             self._bar.close()
+
+
+class ResumableBayesSearchCV(BayesSearchCV):
+    """``BayesSearchCV`` that saves every finished trial and resumes after a crash.
+
+    After each finished trial (each batch of ``n_points`` trials) the search
+    writes a checkpoint file: the random state it started from, every trial's
+    point and cross-validation results, and a fingerprint of the data and
+    settings. The file is replaced atomically, so a kill at any moment
+    (SIGKILL, out of memory, a preempted job) loses at most the trials in
+    flight. Fitting again with the same ``checkpoint`` continues the search:
+    the finished trials are read back, not rerun, the optimizer is brought to
+    the state it had after them, and the remaining ``n_iter - n_done`` trials
+    run. The result (``cv_results_`` with every trial, old and new, the best
+    estimator, ``optimizer_results_``) is that of an uninterrupted search
+    whenever the fits themselves are reproducible (a fixed ``random_state``
+    everywhere).
+
+    The checkpoint is JSON, so reading it runs no code. A checkpoint written
+    for other data (``X``, ``y``, ``groups``, fit parameters) or other
+    settings (the estimator's parameters, the search spaces, ``cv``,
+    ``scoring``, ``refit``, ``optimizer_kwargs``, ``n_points``,
+    ``error_score``, ``return_train_score``, ``random_state``) is refused
+    with a ``ValueError`` listing what differs. ``n_iter`` may differ: a
+    larger one extends a finished search, a smaller one uses the first
+    ``n_iter`` finished trials.
+
+    Parameters
+    ----------
+    estimator, search_spaces, optimizer_kwargs, n_iter, scoring, fit_params, \
+n_jobs, n_points, refit, cv, verbose, pre_dispatch, random_state, \
+error_score, return_train_score
+        As for :class:`skopt.BayesSearchCV`.
+    checkpoint : str or path-like, default=None
+        The checkpoint file (JSON), created with the search. Its folder must
+        exist. None keeps no checkpoint: a plain ``BayesSearchCV``.
+    resume : bool, default=True
+        Continue from ``checkpoint`` when it exists. False starts a new search
+        and overwrites it.
+
+    Attributes
+    ----------
+    n_resumed_trials_ : int
+        Trials of the last ``fit`` read from the checkpoint instead of run.
+    cv_results_, best_estimator_, best_score_, best_params_, best_index_, \
+optimizer_results_, optimizers_
+        As for :class:`skopt.BayesSearchCV`, covering every trial.
+
+    Raises
+    ------
+    ValueError
+        From ``fit``, if the checkpoint was written for other data or settings,
+        or is not a checkpoint.
+
+    See Also
+    --------
+    trials_dataframe : One row per trial of a fitted search.
+
+    Notes
+    -----
+    Callbacks passed to ``fit`` run after each new trial, once its checkpoint
+    is written; a callback that stops the search (such as
+    ``skopt.callbacks.DeadlineStopper``) leaves a checkpoint that a later
+    ``fit`` continues. Their first call after a resume sees the resumed trials
+    too. Resuming replays the optimizer: Gaussian-process fits, a fraction of
+    a second per trial, no model training. If the replayed optimizer proposes
+    other points than the checkpoint holds (another scikit-optimize version,
+    say), a warning says so and the search continues from the saved trials.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skopt.space import Real
+    >>> from skoptnn.search import ResumableBayesSearchCV
+    >>> X, y = load_iris(return_X_y=True)
+    >>> path = os.path.join(tempfile.mkdtemp(), "search.json")
+    >>> space = {"C": Real(1e-3, 1e3, prior="log-uniform")}
+    >>> search = ResumableBayesSearchCV(LogisticRegression(max_iter=500), space,
+    ...                                 n_iter=3, cv=3, random_state=0, checkpoint=path)
+    >>> len(search.fit(X, y).cv_results_["params"])
+    3
+
+    Fitting again with a larger ``n_iter`` (or after a crash) runs only the
+    trials the checkpoint lacks:
+
+    >>> search.set_params(n_iter=5).fit(X, y).n_resumed_trials_
+    3
+    >>> len(search.cv_results_["params"])
+    5
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        search_spaces: Any,
+        optimizer_kwargs: dict | None = None,
+        n_iter: int = 50,
+        scoring: Any = None,
+        fit_params: dict | None = None,
+        n_jobs: int = 1,
+        n_points: int = 1,
+        refit: bool | str = True,
+        cv: Any = None,
+        verbose: int = 0,
+        pre_dispatch: str | int = "2*n_jobs",
+        random_state: Any = None,
+        error_score: Any = "raise",
+        return_train_score: bool = False,
+        checkpoint: str | Path | None = None,
+        resume: bool = True,
+    ) -> None:
+        super().__init__(
+            estimator, search_spaces, optimizer_kwargs=optimizer_kwargs, n_iter=n_iter,
+            scoring=scoring, fit_params=fit_params, n_jobs=n_jobs, n_points=n_points,
+            refit=refit, cv=cv, verbose=verbose, pre_dispatch=pre_dispatch,
+            random_state=random_state, error_score=error_score,
+            return_train_score=return_train_score,
+        )
+        self.checkpoint = checkpoint
+        self.resume = resume
+
+    # -- fit -------------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, groups: Any = None, callback: Any = None,
+            **fit_params: Any) -> ResumableBayesSearchCV:
+        """Run the search, or continue it from ``checkpoint``.
+
+        Parameters
+        ----------
+        X, y, groups, callback, **fit_params
+            As for :meth:`skopt.BayesSearchCV.fit`.
+
+        Returns
+        -------
+        self : ResumableBayesSearchCV
+            The fitted search.
+        """
+        self._state = self._open_checkpoint(X, y, groups, fit_params)
+        self._old_params, self._old_out = self._resumed_results()
+        self.n_resumed_trials_ = len(self._old_params)
+        try:
+            if self._old_params and self._every_trial_done():
+                return self._fit_from_checkpoint(X, y, **fit_params)
+            return super().fit(X, y, groups=groups, callback=callback, **fit_params)
+        finally:
+            # Plain data only: a fitted search pickles and clones as BayesSearchCV's does.
+            del self._state, self._old_params, self._old_out
+            self.__dict__.pop("_session_out", None)
+
+    def _subspaces(self) -> list[tuple[dict, int]]:
+        spaces = self.search_spaces
+        spaces = [spaces] if isinstance(spaces, dict) else list(spaces)
+        return [s if isinstance(s, tuple) else (s, self.n_iter) for s in spaces]
+
+    def _fingerprint(self, X: Any, y: Any, groups: Any, fit_params: dict) -> dict:
+        describe, data_hash = _resume.describe, _resume.data_hash
+        return {
+            "X": data_hash(X), "y": data_hash(y), "groups": data_hash(groups),
+            "fit_params": {k: data_hash(v) for k, v in sorted(fit_params.items())},
+            "estimator": {"(class)": describe(self.estimator),
+                          **_resume.estimator_params(self.estimator)},
+            # Without each subspace's n_iter: a resume may ask for more trials.
+            "search_space": self._describe_spaces(),
+            "constructor fit_params": describe(self.fit_params),
+            **{name: describe(getattr(self, name)) for name in (
+                "cv", "scoring", "refit", "optimizer_kwargs", "n_points", "error_score",
+                "return_train_score", "random_state")},
+        }
+
+    def _describe_spaces(self) -> dict[str, str]:
+        subspaces = self._subspaces()
+        return {(name if len(subspaces) == 1 else f"{i}:{name}"): _resume.describe_dimension(dim)
+                for i, (space, _) in enumerate(subspaces) for name, dim in sorted(space.items())}
+
+    def _open_checkpoint(self, X: Any, y: Any, groups: Any, fit_params: dict):
+        from sklearn.utils import check_random_state
+
+        fingerprint = self._fingerprint(X, y, groups, fit_params)
+        path = None if self.checkpoint is None else Path(self.checkpoint)
+        state = _resume.Checkpoint.load(path) if path is not None and self.resume else None
+        if state is None:
+            # A copy of the start state: a resume recreates it from the file.
+            start = _resume.random_state_json(check_random_state(self.random_state))
+            return _resume.Checkpoint(path, fingerprint, start)
+        differ = _resume.differences(state.fingerprint, fingerprint)
+        if differ:
+            raise _resume.CheckpointMismatch(
+                f"checkpoint={str(path)!r} holds a search of other data or settings; "
+                f"these differ: {'; '.join(differ)}. Pass resume=False to start over "
+                "(overwriting it), or another checkpoint path.", differ)
+        # A smaller n_iter than the checkpoint's trials: the first n_iter of them.
+        keep, counts = [], {}
+        subspaces = self._subspaces()
+        for trial in state.trials:
+            i = trial["subspace"]
+            if i < len(subspaces) and counts.get(i, 0) < subspaces[i][1]:
+                counts[i] = counts.get(i, 0) + 1
+                keep.append(trial)
+        state.trials = keep
+        return state
+
+    def _resumed_results(self) -> tuple[list[dict], list[dict]]:
+        """The checkpoint's trials as scikit-learn's candidate params and split records."""
+        subspaces = self._subspaces()
+        params, out = [], []
+        for trial in self._state.trials:
+            space = subspaces[trial["subspace"]][0]
+            point = _resume.decode_point(trial["x"], dimensions_aslist(space))
+            params.append(dict(point_asdict(space, point)))
+            out.extend(trial["out"])
+        return params, out
+
+    def _every_trial_done(self) -> bool:
+        return all(self._state.count(i) >= n_iter
+                   for i, (_, n_iter) in enumerate(self._subspaces()))
+
+    # -- the search loop (skopt's, with replay and checkpoints) -----------------
+    def _run_search(self, evaluate_candidates: Any) -> None:
+        state = self._state
+        subspaces = self._subspaces()
+        self.optimizer_kwargs_["random_state"] = state.rng()
+        self.optimizers_ = [self._make_optimizer(space) for space, _ in subspaces]
+        self._optim_results = []
+        if state.path is not None and not state.trials:
+            state.save()  # a new search: the start state, before any trial
+        score_name = self._score_name()
+        step = 1 + max((t["step"] for t in state.trials), default=-1)
+        for i, (space, n_iter) in enumerate(subspaces):
+            optimizer = self.optimizers_[i]
+            result, n_left = self._replay(i, optimizer), n_iter - state.count(i)
+            while n_left > 0:
+                n_points = min(n_left, self.n_points)
+                result, score_name = self._step(space, optimizer, score_name,
+                                                evaluate_candidates, n_points=n_points)
+                n_left -= n_points
+                self._record(i, step, optimizer, n_points)
+                step += 1
+                if eval_callbacks(self._callbacks, result):
+                    break
+            self._optim_results.append(result)
+
+    def _score_name(self) -> str | None:
+        # As skopt's _run_search: a callable scoring's name is known after a trial.
+        if callable(self.scoring):
+            return None
+        if self.scoring is None or isinstance(self.scoring, str):
+            return "mean_test_score"
+        return f"mean_test_{self.refit}"
+
+    def _replay(self, subspace: int, optimizer: Any) -> Any:
+        """Ask and tell the checkpoint's trials, as the interrupted search did."""
+        result = None
+        dimensions = optimizer.space.dimensions
+        for n, batch in enumerate(self._state.steps(subspace)):
+            asked = optimizer.ask(n_points=len(batch))  # draws from the random state as then
+            points = [_resume.decode_point(t["x"], dimensions) for t in batch]
+            if not _same_points(asked, points):
+                warnings.warn(
+                    f"Resuming from {self.checkpoint}: the optimizer proposed other points "
+                    f"than the checkpoint holds (subspace {subspace}, step {n}); the finished "
+                    "trials are kept, but the rest of the search will differ from an "
+                    "uninterrupted one.", UserWarning, stacklevel=4)
+            result = optimizer.tell(points, [t["y"] for t in batch])
+        return result
+
+    def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        # This fit's trials come after the checkpoint's: cv_results_ covers both.
+        self._session_out = out
+        return super()._format_results(self._old_params + list(candidate_params), n_splits,
+                                       self._old_out + list(out), more_results)
+
+    def _record(self, subspace: int, step: int, optimizer: Any, n_points: int) -> None:
+        """Add the trials just told to the optimizer to the checkpoint, and save it."""
+        n_splits = self.n_splits_
+        records = self._session_out[len(self._session_out) - n_points * n_splits:]
+        points, values = optimizer.Xi[-n_points:], optimizer.yi[-n_points:]
+        for j in range(n_points):
+            self._state.trials.append({
+                "subspace": subspace, "step": step, "x": _resume.encode_point(points[j]),
+                "y": float(values[j]),
+                "out": _resume.encode_out(records[j * n_splits:(j + 1) * n_splits]),
+            })
+        if self._state.path is not None:
+            self._state.save()
+
+    # -- every trial already in the checkpoint ------------------------------------
+    def _fit_from_checkpoint(self, X: Any, y: Any, **fit_params: Any) -> ResumableBayesSearchCV:
+        """Rebuild the fitted search from the checkpoint alone: no trial runs.
+
+        BaseSearchCV.fit needs at least one new evaluation, so this does what
+        it does after its search: results, best trial, refit, scorer.
+        """
+        from sklearn.base import clone
+        from sklearn.metrics import check_scoring
+        from sklearn.metrics._scorer import _MultimetricScorer
+
+        self.optimizer_kwargs_ = dict(self.optimizer_kwargs or {})
+        self._callbacks = []
+        self._run_search(None)  # replays only: nothing is left to evaluate
+        n_splits = len(self._state.trials[0]["out"])
+        results = self._format_results([], n_splits, [], None)
+        self.multimetric_ = isinstance(self._old_out[0]["test_scores"], dict)
+        metric = self.refit if self.multimetric_ else "score"
+        if self.refit or not self.multimetric_:
+            self.best_index_ = int(np.asarray(results[f"rank_test_{metric}"]).argmin())
+            self.best_score_ = results[f"mean_test_{metric}"][self.best_index_]
+            self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(self.estimator).set_params(
+                **clone(self.best_params_, safe=False))
+            start = time.time()
+            if y is None:
+                self.best_estimator_.fit(X, **fit_params)
+            else:
+                self.best_estimator_.fit(X, y, **fit_params)
+            self.refit_time_ = time.time() - start
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        scorer = check_scoring(self.estimator, scoring=self.scoring)
+        self.scorer_ = scorer._scorers if isinstance(scorer, _MultimetricScorer) else scorer
+        self.cv_results_ = results
+        self.n_splits_ = n_splits
+        return self
+
+
+def _same_points(asked: list, saved: list) -> bool:
+    """Whether the optimizer asked for the saved points (floats to 1e-9)."""
+    flat_asked = [np.asarray(v).item() for point in asked for v in point]
+    flat_saved = [v for point in saved for v in point]
+    return len(flat_asked) == len(flat_saved) and all(
+        np.isclose(a, s, rtol=1e-9, atol=0) if isinstance(a, float) and isinstance(s, float)
+        else a == s
+        for a, s in zip(flat_asked, flat_saved, strict=True)
+    )

@@ -46,12 +46,13 @@ def _seed(random_state) -> int:
 
 
 def _reference(params: dict, n_features: int, n_outputs: int, output: str, loss: str,
-               metric: str):
+               metric: str, n_samples: int):
     """A Keras model and optimizer built from the estimator's parameters alone."""
     seed = _seed(params["random_state"])
     sizes = params.get("hidden_layer_sizes") or (params["units"],) * params["n_layers"]
     activation = params.get("activation", "relu")
-    l1, l2 = params.get("l1", 0.0), params["l2"]
+    # skoptnn's l1 and l2 are per training sample; Keras' per batch (of mean loss).
+    l1, l2 = params.get("l1", 0.0) / n_samples, params["l2"] / n_samples
     reg = keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
     inputs = keras.Input((n_features,))
     x = inputs
@@ -101,7 +102,7 @@ def _fit_classifier(data, **params):
     model = _reference(params, X.shape[1], 1 if binary else 3,
                        "sigmoid" if binary else "softmax",
                        "binary_crossentropy" if binary else "sparse_categorical_crossentropy",
-                       "accuracy")
+                       "accuracy", len(X))
     history = model.fit(X, y.astype(np.float32).reshape(-1, 1), epochs=EPOCHS,
                         batch_size=BATCH, shuffle=False, verbose=0).history
     return est, model, history
@@ -126,7 +127,7 @@ def test_every_regression_loss_trains_like_keras_fit(loss):
     est = OptimizedMLPRegressor(epochs=EPOCHS, batch_size=BATCH, shuffle=False, **params)
     est.fit(X, y)
     keras_loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(loss, loss)
-    model = _reference(params, 5, 2, "linear", keras_loss, "mae")
+    model = _reference(params, 5, 2, "linear", keras_loss, "mae", len(X))
     # Standardised, as documented.
     target = ((y - y.mean(axis=0)) / y.std(axis=0)).astype(np.float32)
     history = model.fit(X, target, epochs=EPOCHS, batch_size=BATCH, shuffle=False,
@@ -173,7 +174,7 @@ def test_layers_and_techniques_train_like_keras_fit(data, params):
 @pytest.mark.parametrize(
     "params",
     [
-        {"l1": 1e-3, "l2": 1e-2},
+        {"l1": 0.2, "l2": 2.0},
         {"optimizer": "rmsprop", "learning_rate": 0.05, "clipnorm": 0.05},
         {"optimizer": "sgd", "learning_rate": 0.3, "clipvalue": 0.01},
         {"optimizer": "adamw", "n_layers": 4, "clipnorm": 0.02, "learning_rate": 0.01},
@@ -204,7 +205,7 @@ def test_shuffle_draws_a_new_order_every_epoch(data):
 
     def keras_with(epoch_orders):
         model = _reference(params, X.shape[1], 3, "softmax",
-                           "sparse_categorical_crossentropy", "accuracy")
+                           "sparse_categorical_crossentropy", "accuracy", len(X))
         for order in epoch_orders:
             model.fit(X[order], y[order].astype(np.float32).reshape(-1, 1), epochs=1,
                       batch_size=BATCH, shuffle=False, verbose=0)
