@@ -28,19 +28,25 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     import matplotlib
 
     matplotlib.use("Agg")
-    quickstart, tuning, curves = _python_blocks()
+    blocks = _python_blocks()
+    tuning = next(b for b in blocks if "BayesSearchCV(" in b)
     # Same code, a budget a test can afford: 2 trials of 2 folds, not 30 of 5.
     small = {"n_iter=30": "n_iter=2", "cv=5": "cv=2", "ProgressCallback(30)": "ProgressCallback(2)"}
     for old, new in small.items():
         assert old in tuning, f"README's search no longer says {old}"
         tuning = tuning.replace(old, new)
-    monkeypatch.chdir(tmp_path)  # curves.png lands here
+    monkeypatch.chdir(tmp_path)  # curves.png and model.skops land here
     namespace: dict = {}
-    for block in (quickstart, tuning, curves):
+    for block in blocks:  # in order, in one namespace, as a reader would paste them
+        block = tuning if "BayesSearchCV(" in block else block
         exec(compile(block, str(README), "exec"), namespace)
     assert namespace["clf"].score(namespace["X_test"], namespace["y_test"]) > 0.9
     assert len(namespace["search"].cv_results_["params"]) == 2
     assert (tmp_path / "curves.png").stat().st_size > 0
+    assert namespace["online"].n_epochs_ == 20
+    assert namespace["online"].score(namespace["X_all"], namespace["y_all"]) > 0.9
+    assert (namespace["loaded"].predict(namespace["X_iris"])
+            == namespace["iris_clf"].predict(namespace["X_iris"])).all()
 
 
 @pytest.mark.parametrize("page", DOCS, ids=[p.name for p in DOCS])
