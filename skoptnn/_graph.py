@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from ._activations import Activation
 from ._keras import tf
-from ._params import DENSE, Layout, Params
+from ._params import DENSE, DROPOUT_SEED_OFFSET, Layout, Params
 
 # Keras' BatchNormalization defaults.
 BN_EPSILON = 1e-3
@@ -39,8 +39,8 @@ class Rates(NamedTuple):
 
 
 def _dropout_seed(rates: Rates, index) -> tf.Tensor:
-    # Keras' Dropout of hidden layer i draws from a stream seeded [seed + 1000 + i, step].
-    pair = tf.stack([rates.seed + 1000 + tf.cast(index, tf.int64), rates.step])
+    # Keras' Dropout of hidden layer i draws from the stream [seed + offset + i, step].
+    pair = tf.stack([rates.seed + DROPOUT_SEED_OFFSET + tf.cast(index, tf.int64), rates.step])
     return tf.cast(tf.math.floormod(pair, _SEED_MODULUS), tf.int32)
 
 

@@ -14,6 +14,7 @@ from ._optimizers import OPTIMIZERS, OptimizerState, from_keras, to_keras
 from ._params import (
     BN_MOVING,
     BN_TRAINABLE,
+    DROPOUT_SEED_OFFSET,
     Params,
     from_keras_order,
     from_layers,
@@ -26,7 +27,7 @@ from ._spec import NetworkSpec, TrainSpec
 
 
 def _dropout_seed(seed: int, index: int) -> int:
-    return seed + 1000 + index  # the training graph seeds its masks alike
+    return seed + DROPOUT_SEED_OFFSET + index  # the training graph seeds its masks alike
 
 
 def build_network(spec: NetworkSpec, seed: int) -> keras.Model:

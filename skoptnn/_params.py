@@ -37,6 +37,10 @@ _INITIALIZER_CLASSES = {
 }
 INITIALIZERS = ("auto", *_INITIALIZER_CLASSES)
 
+# Hidden layer i's dropout masks come from the stream seeded seed + DROPOUT_SEED_OFFSET + i
+# (Keras' Dropout layers of model_ are seeded alike, so the two draw the same masks).
+DROPOUT_SEED_OFFSET = 1000
+
 
 class Params(NamedTuple):
     """A network's values: trainable and moving (batch-norm statistics), flat."""
@@ -153,10 +157,9 @@ def from_layers(spec: NetworkSpec, per_layer: list[dict]) -> Params:
 def keras_order(spec: NetworkSpec, trainable: tuple) -> list:
     """Trainable-shaped arrays (weights, gradients, optimizer slots) in a Keras model's order."""
     layout = Layout.of(spec)
-    hidden = [
-        dict(zip(layout.hidden_names, trainable[b * len(layout.hidden_names):], strict=False))
-        for b in range(layout.n_blocks)
-    ]
+    width = len(layout.hidden_names)
+    hidden = [dict(zip(layout.hidden_names, trainable[b * width:(b + 1) * width], strict=True))
+              for b in range(layout.n_blocks)]
     output = trainable[-len(DENSE):]
     return [layer[n] for layer in _unstack(layout, hidden) for n in layout.hidden_names] + list(
         output)
