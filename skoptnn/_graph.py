@@ -96,8 +96,11 @@ def _dense_backward(net: Net, p: dict, cache: dict, g, rates: Rates, input_grad:
 
 
 def _stacked(ta: tf.TensorArray, like) -> tf.Tensor:
-    # An empty TensorArray of unknown element shape cannot stack.
-    return tf.cond(ta.size() > 0, ta.stack, lambda: tf.zeros_like(like))
+    # An empty TensorArray of unknown element shape cannot stack: a zero element
+    # past the end (``ta`` has room for depth + 1) keeps it from being empty,
+    # without a tf.cond in every training step.
+    depth = tf.shape(like)[0]
+    return ta.write(depth, tf.zeros(tf.shape(like)[1:], like.dtype)).stack()[:depth]
 
 
 def _stack_forward(net: Net, p: dict, stats: dict, h, first: int, rates: Rates, training):
@@ -119,7 +122,7 @@ def _stack_forward(net: Net, p: dict, stats: dict, h, first: int, rates: Rates, 
     caches = {k: tf.TensorArray(tf.float32, size=depth) for k in keys}
     if net.dropout:
         caches["keep"] = tf.TensorArray(tf.bool, size=depth)
-    moving = {n: tf.TensorArray(tf.float32, size=depth) for n in stats}
+    moving = {n: tf.TensorArray(tf.float32, size=depth + 1) for n in stats}  # see _stacked
 
     def body(k, h, caches, moving):
         out, cache, new_stats = layer(k, h)
@@ -135,7 +138,8 @@ def _stack_forward(net: Net, p: dict, stats: dict, h, first: int, rates: Rates, 
 
 def _stack_backward(net: Net, p: dict, caches: dict, g, rates: Rates):
     depth = tf.shape(p["kernel"])[0]
-    grads = {n: tf.TensorArray(tf.float32, size=depth) for n in net.layout.hidden_names}
+    grads = {n: tf.TensorArray(tf.float32, size=depth + 1)  # see _stacked
+             for n in net.layout.hidden_names}
 
     def body(i, g, grads):
         k = depth - 1 - i

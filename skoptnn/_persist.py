@@ -12,6 +12,9 @@ from dataclasses import asdict
 _TRUSTED = (
     "skoptnn.classifier.OptimizedMLPClassifier",
     "skoptnn.regressor.OptimizedMLPRegressor",
+    # A fitted SimpleImputer holds a dtype, which skops loads as data (no code
+    # runs) but does not trust by default; `skoptnn tune`'s pipelines have one.
+    "numpy.dtype",
 )
 
 
@@ -21,14 +24,15 @@ def trusted_types() -> list[str]:
     Returns
     -------
     types : list of str
-        The fully qualified names of skoptnn's estimators. A pipeline of them
-        and scikit-learn's own transformers needs nothing else beyond what
-        ``skops`` trusts by default (scikit-learn's estimators, NumPy arrays).
+        The fully qualified names of skoptnn's estimators, and ``numpy.dtype``
+        (which a fitted ``SimpleImputer`` holds and skops loads as plain data).
+        A pipeline of skoptnn's estimators and scikit-learn's transformers
+        needs nothing else beyond what ``skops`` trusts by default.
 
     Examples
     --------
     >>> from skoptnn import trusted_types
-    >>> trusted_types()
+    >>> trusted_types()[:2]
     ['skoptnn.classifier.OptimizedMLPClassifier', 'skoptnn.regressor.OptimizedMLPRegressor']
     """
     return list(_TRUSTED)

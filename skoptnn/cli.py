@@ -289,18 +289,25 @@ def _check_classification_target(y, inferred: bool) -> None:
         )
 
 
-def _check_regression_target(y) -> None:
+def _check_target_finite(y) -> None:
     import numpy as np
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if not is_numeric_dtype(y) or is_bool_dtype(y):
+        return
+    n_inf = int(np.isinf(y.to_numpy(dtype=float)).sum())
+    if n_inf:
+        raise CLIError(f"target {y.name!r} has {n_inf} infinite value(s); replace them, or "
+                       "blank them to drop those rows")
+
+
+def _check_regression_target(y) -> None:
     from pandas.api.types import is_numeric_dtype
 
     if not is_numeric_dtype(y):
         example = y[_text_cells(y)].iloc[0] if _text_cells(y).any() else y.iloc[0]
         raise CLIError(f"target {y.name!r} is not numeric (e.g. {_plain(example)!r}); "
                        "--task regression needs numbers")
-    n_inf = int(np.isinf(y.to_numpy(dtype=float)).sum())
-    if n_inf:
-        raise CLIError(f"target {y.name!r} has {n_inf} infinite value(s); replace them, or "
-                       "blank them to drop those rows")
     if y.nunique() < 2:
         raise CLIError(f"target {y.name!r} is constant ({_plain(y.iloc[0])!r} in every row): "
                        "there is nothing to predict")
@@ -569,7 +576,7 @@ def _tune(args: argparse.Namespace) -> int:
         print(f"Resuming: {min(n_done, n_iter)} of {n_iter} configurations done "
               f"(from {out / CHECKPOINT}).")
     start = time.perf_counter()
-    budget = _run_search(search, X_train, y_train, args, n_iter, out)
+    budget = _run_search(search, X_train, y_train, args, n_iter, n_done, out)
     elapsed = time.perf_counter() - start
 
     test_score = scorer(search.best_estimator_, X_test, y_test)
@@ -592,6 +599,7 @@ def _tune_data(args: argparse.Namespace):
     y = frame[target]
     if X.shape[1] == 0:
         raise CLIError(f"no feature columns besides the target {target!r}")
+    _check_target_finite(y)
     task = _infer_task(y) if args.task == "auto" else args.task
     if task == "classification":
         _check_classification_target(y, inferred=args.task == "auto")
@@ -640,7 +648,7 @@ def _make_search(X_train, task, args, n_iter, splitter, scoring, epochs, out):
     )
 
 
-def _run_search(search, X_train, y_train, args, n_iter: int, out: Path):
+def _run_search(search, X_train, y_train, args, n_iter: int, n_done: int, out: Path):
     """Fit the search with a progress bar (and a time budget); return the budget."""
     import joblib
     from threadpoolctl import threadpool_limits
@@ -651,7 +659,8 @@ def _run_search(search, X_train, y_train, args, n_iter: int, out: Path):
     # scikit-optimize's Gaussian process is thousands of tiny BLAS calls: one
     # BLAS thread is much faster for them beside TensorFlow's thread pools.
     backend = "threading" if args.parallel == "threads" else "loky"
-    progress = ProgressCallback(n_iter, file=sys.stderr)
+    # No bar when the checkpoint holds every trial: nothing is left to run.
+    progress = ProgressCallback(n_iter, file=sys.stderr, disable=n_done >= n_iter)
     budget = _TimeBudget(args.time_budget) if args.time_budget else None
     callbacks = [progress] + ([budget] if budget else [])
     try:
@@ -725,12 +734,6 @@ def _save_convergence(search: Any, path: Path) -> None:
 
 
 # -- predict ------------------------------------------------------------------
-# SimpleImputer's fitted state holds a numpy.dtype, which skops (0.16) does
-# not trust by default. A dtype loads as data (skops' DTypeNode), running no
-# code. Redundant once skoptnn.trusted_types() lists it.
-_ALSO_TRUSTED = ("numpy.dtype",)
-
-
 def _load_model(path: str):
     if not Path(path).is_file():
         raise CLIError(f"no such model file: {path}")
@@ -758,7 +761,7 @@ def _load_skops(path: str):
         untrusted = skops.io.get_untrusted_types(file=path)
     except Exception as exc:  # a bad zip or schema fails in many ways; all mean "not a model"
         raise CLIError(f"{path} is not a model saved by 'skoptnn tune': {_one_line(exc)}") from None
-    unexpected = sorted(set(untrusted) - set(trusted_types()) - set(_ALSO_TRUSTED))
+    unexpected = sorted(set(untrusted) - set(trusted_types()))
     if unexpected:
         raise CLIError(
             f"{path} was not loaded: it refers to types that neither skops nor skoptnn trusts, "

@@ -356,6 +356,7 @@ optimizer_results_, optimizers_
             # Plain data only: a fitted search pickles and clones as BayesSearchCV's does.
             del self._state, self._old_params, self._old_out
             self.__dict__.pop("_session_out", None)
+            self.__dict__.pop("_session_n_splits", None)
 
     def _subspaces(self) -> list[tuple[dict, int]]:
         spaces = self.search_spaces
@@ -382,11 +383,16 @@ optimizer_results_, optimizers_
         return {(name if len(subspaces) == 1 else f"{i}:{name}"): _resume.describe_dimension(dim)
                 for i, (space, _) in enumerate(subspaces) for name, dim in sorted(space.items())}
 
-    def _open_checkpoint(self, X: Any, y: Any, groups: Any, fit_params: dict):
+    def _open_checkpoint(self, X: Any, y: Any, groups: Any,
+                         fit_params: dict) -> _resume.Checkpoint:
         from sklearn.utils import check_random_state
 
-        fingerprint = self._fingerprint(X, y, groups, fit_params)
         path = None if self.checkpoint is None else Path(self.checkpoint)
+        # Hashing the data is for checkpoints only.
+        fingerprint = {} if path is None else self._fingerprint(X, y, groups, fit_params)
+        if path is not None and not path.parent.is_dir():
+            raise ValueError(f"checkpoint={str(path)!r}: its folder {str(path.parent)!r} does "
+                             "not exist; create it first.")
         state = _resume.Checkpoint.load(path) if path is not None and self.resume else None
         if state is None:
             # A copy of the start state: a resume recreates it from the file.
@@ -475,13 +481,13 @@ optimizer_results_, optimizers_
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
         # This fit's trials come after the checkpoint's: cv_results_ covers both.
-        self._session_out = out
+        self._session_out, self._session_n_splits = out, n_splits
         return super()._format_results(self._old_params + list(candidate_params), n_splits,
                                        self._old_out + list(out), more_results)
 
     def _record(self, subspace: int, step: int, optimizer: Any, n_points: int) -> None:
         """Add the trials just told to the optimizer to the checkpoint, and save it."""
-        n_splits = self.n_splits_
+        n_splits = self._session_n_splits  # n_splits_ is set after the search (sklearn < 1.9)
         records = self._session_out[len(self._session_out) - n_points * n_splits:]
         points, values = optimizer.Xi[-n_points:], optimizer.yi[-n_points:]
         for j in range(n_points):

@@ -41,35 +41,49 @@ def tuned(csv_path, tmp_path_factory):
 
 
 def _error(capsys):
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines()
+           if not line.startswith("skoptnn: note: ")]
     assert len(err) == 1, err
     assert err[0].startswith("skoptnn: error: ")
     return err[0]
 
 
 def test_tune_writes_model_trials_and_plot(tuned):
+    import skops.io
+
+    from skoptnn import trusted_types
+
     assert (tuned / "convergence.png").stat().st_size > 0
     trials = pd.read_csv(tuned / "trials.csv")
     assert len(trials) == 2
     assert {"rank", "mean_test_score", "units", "optimizer"} <= set(trials.columns)
     model = joblib.load(tuned / "model.joblib")
     assert list(model.classes_) == ["no", "yes"]
+    # model.skops holds only scikit-learn's, skops' default and skoptnn's types (and the
+    # numpy.dtype of SimpleImputer's state, which the CLI also allows).
+    untrusted = skops.io.get_untrusted_types(file=tuned / "model.skops")
+    assert set(untrusted) <= set(trusted_types()) | {"numpy.dtype"}
+    assert list(skops.io.load(tuned / "model.skops", trusted=untrusted).classes_) == ["no", "yes"]
 
 
 def test_tune_reports_the_best(tuned):
     report = (tuned / "report.txt").read_text()
     trials = pd.read_csv(tuned / "trials.csv")
     best = trials.loc[trials["rank"] == 1].iloc[0]
-    assert "Tuning on 96 rows (4 features), 24 held out; 2 configurations x 2 folds." in report
+    assert ("Tuning a classifier on 96 rows (4 features), 24 held out; 2 configurations x 2 "
+            "folds.") in report
     assert f"CV accuracy: {best['mean_test_score']:.4f}" in report
     assert f"  units = {best['units']}" in report and f"  optimizer = {best['optimizer']}" in report
     assert "Held-out test accuracy: " in report
 
 
-def test_predict_writes_labels_and_probabilities(tuned, csv_path, tmp_path, capsys):
+@pytest.mark.parametrize("model_file", ["model.skops", "model.joblib"])
+def test_predict_writes_labels_and_probabilities(tuned, csv_path, tmp_path, capsys, model_file):
     out = tmp_path / "pred.csv"
     # The target column is still in the file: it must be ignored.
-    assert main(["predict", str(tuned / "model.joblib"), str(csv_path), "--output", str(out)]) == 0
+    assert main(["predict", str(tuned / model_file), str(csv_path), "--output", str(out)]) == 0
+    # Only joblib warns that loading runs code.
+    assert ("runs code stored in it" in capsys.readouterr().err) == model_file.endswith("joblib")
     pred = pd.read_csv(out)
     assert list(pred.columns) == ["prediction", "proba_no", "proba_yes"]
     assert len(pred) == 120
@@ -79,7 +93,7 @@ def test_predict_writes_labels_and_probabilities(tuned, csv_path, tmp_path, caps
     # Unseen categories, extra columns and a missing target work too.
     new = pd.read_csv(csv_path).drop(columns="label").head(5).assign(color="purple", extra=1)
     new.to_csv(tmp_path / "new.csv", index=False)
-    assert main(["predict", str(tuned / "model.joblib"), str(tmp_path / "new.csv"),
+    assert main(["predict", str(tuned / model_file), str(tmp_path / "new.csv"),
                  "--output", str(out)]) == 0
     assert len(pd.read_csv(out)) == 5
 
@@ -113,14 +127,20 @@ def test_tune_bad_inputs(csv_path, tmp_path, capsys):
     assert "no data rows" in _error(capsys)
 
     continuous = _write(tmp_path, "cont.csv", "a,y\n1,0.5\n2,1.5\n3,2.25\n4,0.1\n")
+    assert main(["tune", continuous, "--target", "y", "--task", "classification", *out]) == 2
+    assert "non-integer values (e.g. 0.5), which cannot be class labels" in _error(capsys)
+    # Auto: a regression target, refused here for its size, not as classes.
     assert main(["tune", continuous, "--target", "y", *out]) == 2
-    assert "continuous" in _error(capsys)
+    assert "each split needs at least 2 rows to be scored" in _error(capsys)
+    assert main(["tune", str(csv_path), "--target", "label", "--task", "regression", *out]) == 2
+    assert "target 'label' is not numeric (e.g. '" in _error(capsys)
 
     assert main(["tune", str(csv_path), "--target", "label", "--scoring", "bogus", *out]) == 2
     assert "scoring" in _error(capsys)
 
     assert main(["tune", one_class, "--target", "a", *out]) == 2
-    assert "3 distinct values in 3 rows" in _error(capsys)
+    err = _error(capsys)
+    assert "3 distinct values in 3 rows" in err and "pass --task regression" in err
     singleton = _write(tmp_path, "singleton.csv", "a,y\n1,3\n2,3\n3,3\n4,5\n5,5\n6,7\n")
     assert main(["tune", singleton, "--target", "y", *out]) == 2
     assert "class 7 of 'y' has a single row" in _error(capsys)  # 7, not np.int64(7)
@@ -293,7 +313,7 @@ def test_headerless_csv(tmp_path, capsys):
 
     assert main(["tune", str(path), "--no-header", "--target", "3", *TINY,
                  "--output", str(out)]) == 0
-    assert "Tuning on 96 rows (3 features)" in capsys.readouterr().out
+    assert "Tuning a classifier on 96 rows (3 features)" in capsys.readouterr().out
     preds = tmp_path / "p.csv"
     assert main(["predict", str(out / "model.joblib"), str(path), "--no-header",
                  "--output", str(preds)]) == 0

@@ -219,3 +219,56 @@ def test_missing_matplotlib_names_the_extra(monkeypatch, es_clf):
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r'pip install "skoptnn\[plot\]"'):
         plot_history(es_clf)
+
+
+# -- plot_convergence ---------------------------------------------------------------
+def test_convergence_plots_each_trials_score_and_the_best_so_far():
+    from skopt import BayesSearchCV
+    from skopt.space import Real
+
+    from skoptnn.plotting import plot_convergence
+
+    X, y = _iris()
+    search = BayesSearchCV(LogisticRegression(max_iter=300), {"C": Real(1e-4, 1e2, "log-uniform")},
+                           n_iter=4, cv=3, scoring="balanced_accuracy", random_state=0).fit(X, y)
+    ax = plot_convergence(search)
+    points, best = ax.lines
+    scores = search.cv_results_["mean_test_score"]  # in evaluation order
+    np.testing.assert_array_equal(points.get_xdata(), np.arange(1, 5))
+    np.testing.assert_array_equal(points.get_ydata(), scores)
+    np.testing.assert_array_equal(best.get_ydata(), np.maximum.accumulate(scores))
+    # The score's own sign, rising: not skopt's minimised -(score).
+    assert (best.get_ydata() > 0).all() and best.get_ydata()[-1] == search.best_score_
+    assert ax.get_ylabel() == "CV balanced_accuracy" and ax.get_xlabel() == "trial"
+    assert [line.get_label() for line in ax.lines] == ["trial", "best so far"]
+
+
+def test_convergence_skips_failed_trials_and_takes_a_metric():
+    from skoptnn.plotting import plot_convergence
+
+    X, y = _iris()
+    # C=-1 fails: its NaN score is neither a point nor part of the best line.
+    search = GridSearchCV(LogisticRegression(max_iter=300), {"C": [0.01, -1.0, 1.0]}, cv=3,
+                          scoring=["accuracy", "f1_macro"], refit="f1_macro", error_score=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    ax = plot_convergence(search)
+    points, best = ax.lines
+    f1 = search.cv_results_["mean_test_f1_macro"]
+    np.testing.assert_array_equal(points.get_xdata(), [1, 3])
+    np.testing.assert_array_equal(points.get_ydata(), f1[[0, 2]])
+    np.testing.assert_array_equal(best.get_ydata(), [f1[0], f1[0], max(f1[0], f1[2])])
+    assert ax.get_ylabel() == "CV f1_macro"
+    accuracy = plot_convergence(search, metric="accuracy")
+    np.testing.assert_array_equal(accuracy.lines[0].get_ydata(),
+                                  search.cv_results_["mean_test_accuracy"][[0, 2]])
+    assert accuracy.get_ylabel() == "CV accuracy"
+    with pytest.raises(ValueError, match="no cv_results_"):
+        plot_convergence(GridSearchCV(LogisticRegression(), {"C": [1.0]}))
+
+
+def _iris():
+    from sklearn.datasets import load_iris
+
+    return load_iris(return_X_y=True)

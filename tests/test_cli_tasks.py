@@ -1,0 +1,164 @@
+"""`skoptnn tune` for every task, its time budget and up-front checks, and safe model files."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_diabetes
+
+from skoptnn.cli import _infer_task, main
+
+TINY = ["--cv", "2", "--epochs", "3"]
+
+
+def _error(capsys):
+    err = [line for line in capsys.readouterr().err.strip().splitlines()
+           if not line.startswith("skoptnn: note: ")]
+    assert len(err) == 1, err
+    assert err[0].startswith("skoptnn: error: ")
+    return err[0]
+
+
+@pytest.fixture(scope="module")
+def diabetes_csv(tmp_path_factory):
+    # A continuous target of whole numbers (25 to 346): regression by the many-values rule.
+    path = tmp_path_factory.mktemp("data") / "diabetes.csv"
+    load_diabetes(as_frame=True, scaled=False).frame.to_csv(path, index=False)
+    return path
+
+
+def test_tune_and_predict_a_regression_csv(diabetes_csv, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["tune", str(diabetes_csv), "--target", "target", "--n-iter", "2", *TINY,
+                 "--output", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "Tuning a regressor on 353 rows (10 features), 89 held out" in captured.out
+    assert "CV r2: " in captured.out and "Held-out test r2: " in captured.out
+    assert "single row" not in captured.out + captured.err
+    trials = pd.read_csv(out / "trials.csv")
+    assert len(trials) == 2 and "loss" in trials.columns  # regressor_space's own dimension
+
+    frame = pd.read_csv(diabetes_csv)
+    for model_file in ("model.skops", "model.joblib"):
+        preds = tmp_path / f"{model_file}.csv"
+        assert main(["predict", str(out / model_file), str(diabetes_csv),
+                     "--output", str(preds)]) == 0
+        pred = pd.read_csv(preds)
+        assert list(pred.columns) == ["prediction"]  # no class probabilities
+        assert len(pred) == len(frame) and pred["prediction"].dtype == float
+        # Standardised internally, predictions come back on the target's scale.
+        assert 50 < pred["prediction"].mean() < 300
+
+
+@pytest.mark.parametrize("values, task", [
+    ([0.5, 1.5, 2.0, 3.0] * 10, "regression"),  # a non-integer value
+    (list(range(10)) * 10, "classification"),  # 10 integer classes
+    (list(range(100)) * 2, "regression"),  # 100 distinct of 200 rows
+    (list(range(30)) * 1000, "classification"),  # 30 codes, 0.1% of the rows
+    (["a", "b"] * 20, "classification"),
+    ([True, False] * 20, "classification"),
+])
+def test_auto_task_rule(values, task):
+    assert _infer_task(pd.Series(values, name="y")) == task
+
+
+def test_task_option_overrides_the_rule(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=80)}).assign(y=lambda f: (f["a"] > 0) * 1)
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", "--task", "regression", "--n-iter", "1",
+                 *TINY, "--output", str(tmp_path / "out")]) == 0
+    assert "Tuning a regressor" in capsys.readouterr().out
+
+
+def test_time_budget_stops_after_the_crossing_trial_and_writes_everything(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    frame = pd.DataFrame(X, columns=list("abc")).assign(y=(X[:, 0] > 0).astype(int))
+    path, out = tmp_path / "d.csv", tmp_path / "out"
+    frame.to_csv(path, index=False)
+    args = ["tune", str(path), "--target", "y", "--n-iter", "5", *TINY, "--output", str(out)]
+    # Any trial takes longer than a millisecond: the first one crosses the budget.
+    assert main([*args, "--time-budget", "0.001"]) == 0
+    report = capsys.readouterr().out
+    assert "Stopped by --time-budget 0.001 after 1 of 5 configurations" in report
+    assert len(pd.read_csv(out / "trials.csv")) == 1
+    for name in ("model.skops", "model.joblib", "trials.csv", "convergence.png"):
+        assert (out / name).stat().st_size > 0
+    # The budget is per run: --resume continues the stopped search.
+    assert main([*args, "--time-budget", "0.001", "--resume"]) == 0
+    assert "Resumed 1 finished configurations; ran 1 more." in capsys.readouterr().out
+    assert len(pd.read_csv(out / "trials.csv")) == 2
+    # Every trial asked for is in the checkpoint: the outputs are rebuilt, nothing runs.
+    (out / "trials.csv").unlink()
+    assert main([*args, "--n-iter", "2", "--resume"]) == 0
+    assert "Resumed 2 finished configurations; ran 0 more." in capsys.readouterr().out
+    assert len(pd.read_csv(out / "trials.csv")) == 2
+    # Starting over where an unfinished search is: said, in case --resume was meant.
+    assert main([*args, "--time-budget", "0.001"]) == 0
+    assert "holds an unfinished search (2 trials); starting a new one over it" in \
+        capsys.readouterr().err
+    assert main(["tune", "--time-budget", "0"]) == 2
+    assert "must be a number of seconds > 0" in capsys.readouterr().err
+
+
+def test_infinite_values_are_refused_before_the_search(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "b": rng.normal(size=40),
+                          "y": np.arange(40) % 2})
+    frame.loc[[3, 7], "b"] = [np.inf, -np.inf]
+    path, out = tmp_path / "d.csv", tmp_path / "out"
+    frame.to_csv(path, index=False)  # written as inf and -inf, read back as floats
+    assert main(["tune", str(path), "--target", "y", *TINY, "--output", str(out)]) == 2
+    assert f"column 'b' of {path} has 2 infinite value(s) (e.g. inf)" in _error(capsys)
+    assert not out.exists()  # refused before anything was written
+    frame.loc[[3, 7], "b"] = 0.0
+    frame["y"] = frame["a"] * 2.5
+    frame.loc[5, "y"] = np.inf
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", *TINY, "--output", str(out)]) == 2
+    assert "target 'y' has 1 infinite value(s)" in _error(capsys)
+
+
+# -- model files ------------------------------------------------------------------
+class Evil:
+    """A class a tampered model file refers to: loading it would run __setstate__."""
+
+    def __setstate__(self, state):
+        with open(state["marker"], "w") as f:
+            f.write("ran")
+
+
+@pytest.fixture()
+def data_csv(tmp_path):
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4.0]}).to_csv(path, index=False)
+    return path
+
+
+def test_a_tampered_skops_file_is_refused_without_running_its_code(tmp_path, data_csv,
+                                                                   capsys):
+    import skops.io
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    marker = tmp_path / "ran"
+    evil = Evil()
+    evil.marker = str(marker)
+    skops.io.dump({"model": evil}, tmp_path / "evil.skops")
+    assert main(["predict", str(tmp_path / "evil.skops"), str(data_csv)]) == 2
+    err = _error(capsys)
+    assert "was not loaded: it refers to types that neither skops nor skoptnn trusts" in err
+    assert f"{Evil.__module__}.Evil" in err
+    assert not marker.exists()
+
+    # A pipeline whose transformer would call os.system.
+    skops.io.dump(make_pipeline(FunctionTransformer(os.system)), tmp_path / "system.skops")
+    assert main(["predict", str(tmp_path / "system.skops"), str(data_csv)]) == 2
+    assert "system" in _error(capsys)
+
+    (tmp_path / "junk.skops").write_text("not a zip file")
+    assert main(["predict", str(tmp_path / "junk.skops"), str(data_csv)]) == 2
+    assert "is not a model saved by 'skoptnn tune'" in _error(capsys)

@@ -1,0 +1,202 @@
+"""ResumableBayesSearchCV: a search killed part-way continues where it stopped.
+
+Most tests use Ridge, whose fits are deterministic and instant, so that an
+interrupted-then-resumed search can be compared with an uninterrupted one
+number for number; one runs a skoptnn pipeline.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_diabetes
+from sklearn.linear_model import Ridge
+from skopt.space import Categorical, Real
+
+from skoptnn import ResumableBayesSearchCV
+from skoptnn._resume import atomic_path
+
+SPACE = {"alpha": Real(1e-3, 1e2, prior="log-uniform"), "fit_intercept": Categorical([True, False])}
+FITS = []
+
+
+class CountingRidge(Ridge):
+    """Ridge that records every fit, to tell which trials ran."""
+
+    def fit(self, X, y, sample_weight=None):
+        FITS.append(self.alpha)
+        return super().fit(X, y, sample_weight)
+
+
+class Interrupt(Exception):
+    """Stands for a kill: raised by a callback after some trials."""
+
+
+def _interrupt_after(n):
+    def callback(result):
+        if len(result.x_iters) >= n:
+            raise Interrupt
+    return callback
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_diabetes(return_X_y=True)
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    # The Gaussian process's many tiny BLAS calls run ~3x faster on one thread.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _search(path, n_iter, **kwargs):
+    return ResumableBayesSearchCV(CountingRidge(), SPACE, n_iter=n_iter, cv=3, random_state=0,
+                                  checkpoint=path, **kwargs)
+
+
+def test_an_interrupted_search_resumes_to_the_uninterrupted_result(data, tmp_path):
+    X, y = data
+    # 12 trials: past the 10 random initial points, so the Gaussian process is replayed too.
+    full = _search(tmp_path / "full.json", 12).fit(X, y)
+    path = tmp_path / "part.json"
+    with pytest.raises(Interrupt):
+        _search(path, 12).fit(X, y, callback=_interrupt_after(5))
+    saved = json.loads(path.read_text())["trials"]
+    assert len(saved) == 5
+
+    FITS.clear()
+    resumed = _search(path, 12).fit(X, y)
+    assert resumed.n_resumed_trials_ == 5
+    assert len(FITS) == 7 * 3 + 1  # the 7 new trials' folds and the refit: nothing rerun
+    a, b = full.cv_results_, resumed.cv_results_
+    assert b["params"] == a["params"]
+    np.testing.assert_array_equal(b["mean_test_score"], a["mean_test_score"])
+    np.testing.assert_array_equal(b["rank_test_score"], a["rank_test_score"])
+    assert resumed.best_params_ == full.best_params_ and resumed.best_index_ == full.best_index_
+    assert resumed.optimizer_results_[0].x_iters == full.optimizer_results_[0].x_iters
+    # The finished trials' records are the interrupted run's, fit times included.
+    assert json.loads(path.read_text())["trials"][:5] == saved
+    np.testing.assert_array_equal(b["mean_fit_time"][:5],
+                                  [np.mean([r["fit_time"] for r in t["out"]]) for t in saved])
+
+
+def test_every_trial_in_the_checkpoint_refits_only(data, tmp_path):
+    X, y = data
+    path = tmp_path / "s.json"
+    first = _search(path, 4).fit(X, y)
+    FITS.clear()
+    again = _search(path, 4).fit(X, y)
+    assert FITS == [first.best_params_["alpha"]]  # the refit, no trial
+    assert again.n_resumed_trials_ == 4
+    assert again.cv_results_["params"] == first.cv_results_["params"]
+    assert again.best_score_ == first.best_score_
+    assert again.score(X, y) == first.score(X, y)
+    assert len(again.optimizer_results_[0].x_iters) == 4
+    # A smaller n_iter takes the first trials, as a shorter search would have run them.
+    shorter = _search(path, 2).fit(X, y)
+    assert shorter.cv_results_["params"] == first.cv_results_["params"][:2]
+    # A larger one extends the search.
+    FITS.clear()
+    longer = _search(path, 6).fit(X, y)
+    assert longer.cv_results_["params"][:4] == first.cv_results_["params"]
+    assert len(longer.cv_results_["params"]) == 6 and len(FITS) == 2 * 3 + 1
+
+
+def test_a_resume_with_other_data_or_settings_is_refused(data, tmp_path):
+    X, y = data
+    path = tmp_path / "s.json"
+    _search(path, 2).fit(X, y)
+    with pytest.raises(ValueError, match=r"these differ: X \(other data than the checkpoint's\)"):
+        _search(path, 3).fit(X[:-1], y[:-1])
+    with pytest.raises(ValueError, match=r"cv \(3 in the checkpoint, 4 now\)"):
+        _search(path, 3).set_params(cv=4).fit(X, y)
+    with pytest.raises(ValueError, match=r"estimator parameter solver \('auto' in the "):
+        _search(path, 3).set_params(estimator__solver="svd").fit(X, y)
+    other_space = {**SPACE, "alpha": Real(1e-2, 1e2, prior="log-uniform")}
+    with pytest.raises(ValueError, match="search-space dimension alpha"):
+        _search(path, 3).set_params(search_spaces=other_space).fit(X, y)
+    with pytest.raises(ValueError, match=r"scoring \(None in the checkpoint, 'r2' now\)"):
+        _search(path, 3, scoring="r2").fit(X, y)
+    # resume=False starts over, overwriting the checkpoint.
+    fresh = _search(path, 2, resume=False).fit(X[:-1], y[:-1])
+    assert fresh.n_resumed_trials_ == 0
+    assert _search(path, 2).fit(X[:-1], y[:-1]).n_resumed_trials_ == 2
+
+    (tmp_path / "other.json").write_text('{"not": "a checkpoint"}')
+    with pytest.raises(ValueError, match="is not a search checkpoint written by skoptnn"):
+        _search(tmp_path / "other.json", 2).fit(X, y)
+
+
+def test_multimetric_scoring_and_train_scores_resume(data, tmp_path):
+    X, y = data
+    kwargs = dict(scoring=["r2", "neg_mean_absolute_error"], refit="r2", return_train_score=True)
+    full = _search(tmp_path / "full.json", 4, **kwargs).fit(X, y)
+    path = tmp_path / "part.json"
+    with pytest.raises(Interrupt):
+        _search(path, 4, **kwargs).fit(X, y, callback=_interrupt_after(2))
+    resumed = _search(path, 4, **kwargs).fit(X, y)
+    for key in ("mean_test_r2", "mean_test_neg_mean_absolute_error", "mean_train_r2",
+                "rank_test_r2", "split1_test_r2"):
+        np.testing.assert_array_equal(resumed.cv_results_[key], full.cv_results_[key])
+    assert resumed.best_params_ == full.best_params_
+    # Rebuilt from the checkpoint alone, scorers included.
+    done = _search(path, 4, **kwargs).fit(X, y)
+    assert done.multimetric_ and set(done.scorer_) == {"r2", "neg_mean_absolute_error"}
+    assert done.score(X, y) == full.score(X, y)
+    np.testing.assert_array_equal(done.cv_results_["mean_train_r2"],
+                                  full.cv_results_["mean_train_r2"])
+
+
+def test_a_skoptnn_pipeline_resumes(binary_data, tmp_path):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skoptnn import OptimizedMLPClassifier, classifier_space
+
+    X, y = binary_data
+    pipe = make_pipeline(StandardScaler(), OptimizedMLPClassifier(epochs=3, random_state=0))
+    space = classifier_space(prefix="optimizedmlpclassifier", include=["units", "learning_rate"])
+    path = tmp_path / "s.json"
+
+    def search():
+        return ResumableBayesSearchCV(pipe, space, n_iter=3, cv=2, random_state=0,
+                                      checkpoint=path)
+
+    with pytest.raises(Interrupt):
+        search().fit(X, y, callback=_interrupt_after(2))
+    resumed = search().fit(X, y)
+    assert resumed.n_resumed_trials_ == 2 and len(resumed.cv_results_["params"]) == 3
+    assert resumed.score(X, y) > 0.5
+
+
+def test_checkpoint_is_plain_json_and_needs_no_file(data, tmp_path):
+    X, y = data
+    search = _search(tmp_path / "s.json", 2)
+    assert clone(search).get_params()["checkpoint"] == tmp_path / "s.json"
+    search.fit(X, y)
+    saved = json.loads((tmp_path / "s.json").read_text())
+    assert saved["format"] == "skoptnn-search-checkpoint" and len(saved["trials"]) == 2
+    assert {"x", "y", "out", "subspace", "step"} <= set(saved["trials"][0])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # no temporary files left
+    # Without a checkpoint it is a plain BayesSearchCV.
+    assert len(_search(None, 2).fit(X, y).cv_results_["params"]) == 2
+    with pytest.raises(ValueError, match="does not exist; create it first"):
+        _search(tmp_path / "no" / "s.json", 2).fit(X, y)
+
+
+def test_atomic_path_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(path) as tmp:
+        tmp.write_text("half")
+        raise RuntimeError
+    assert path.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.txt"]
+    with atomic_path(path) as tmp:
+        tmp.write_text("new")
+    assert path.read_text() == "new"
