@@ -47,16 +47,22 @@ def predict(spec: NetworkSpec, params: Params, X: np.ndarray, dtype=np.float64,
         dense = dense_layers(spec, params, dtype)
     activation = ACTIVATIONS[spec.activation].numpy
     *hidden, (kernel_out, bias_out) = dense
+
+    def outputs(h):
+        for kernel, bias in hidden:
+            z = h @ kernel
+            z += bias
+            h = activation(z)
+        z = h @ kernel_out
+        z += bias_out
+        return z
+
     X = np.asarray(X)
-    result = np.empty((len(X), kernel_out.shape[1]), dtype)
     with np.errstate(over="ignore", invalid="ignore"):  # callers check for non-finite outputs
+        if len(X) <= BLOCK_ROWS:
+            return numpy_output(spec.output_activation, outputs(X.astype(dtype, copy=False)))
+        result = np.empty((len(X), kernel_out.shape[1]), dtype)
         for start in range(0, len(X), BLOCK_ROWS):
-            h = X[start:start + BLOCK_ROWS].astype(dtype, copy=False)
-            for kernel, bias in hidden:
-                z = h @ kernel
-                z += bias
-                h = activation(z)
-            z = h @ kernel_out
-            z += bias_out
-            result[start:start + BLOCK_ROWS] = z
+            result[start:start + BLOCK_ROWS] = outputs(
+                X[start:start + BLOCK_ROWS].astype(dtype, copy=False))
         return numpy_output(spec.output_activation, result)
