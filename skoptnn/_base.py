@@ -386,6 +386,9 @@ class _MLPMixin:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
         if np.any(sample_weight < 0):
             raise ValueError("sample_weight must be non-negative.")
+        if not sample_weight.any():
+            # scikit-learn >= 1.8 says so itself; 1.6-1.7 let it through to a 0/0.
+            raise ValueError("Sample weights must contain at least one non-zero number.")
         return sample_weight
 
     @staticmethod

@@ -200,7 +200,7 @@ def apply_updates(
 def _keras_layout(optimizer, rule: Rule) -> tuple[Any, list[list], list]:
     """Split a built Keras optimizer's ``variables`` into (iterations, slots[k][i], extras).
 
-    Keras 3.8-3.15 lay them out as: ``iteration``, ``learning_rate``, then per
+    Keras 3.10-3.15 lay them out as: ``iteration``, ``learning_rate``, then per
     model variable (in build order) one ``<path>_<slot>`` variable per slot in
     ``rule.slots`` order, then the global scalars (Nadam's ``u_product``).
     Anything else is refused rather than guessed.

@@ -15,6 +15,9 @@ _TRUSTED = (
     # A fitted SimpleImputer holds a dtype, which skops loads as data (no code
     # runs) but does not trust by default; `skoptnn tune`'s pipelines have one.
     "numpy.dtype",
+    # scikit-learn 1.6's fitted ColumnTransformer keeps its remainder columns in
+    # this list subclass (a plain list from 1.7 on); `skoptnn tune` has one.
+    "sklearn.compose._column_transformer._RemainderColsList",
 )
 
 
@@ -24,10 +27,11 @@ def trusted_types() -> list[str]:
     Returns
     -------
     types : list of str
-        The fully qualified names of skoptnn's estimators, and ``numpy.dtype``
-        (which a fitted ``SimpleImputer`` holds and skops loads as plain data).
-        A pipeline of skoptnn's estimators and scikit-learn's transformers
-        needs nothing else beyond what ``skops`` trusts by default.
+        The fully qualified names of skoptnn's estimators, and two data types
+        that ``skoptnn tune``'s preprocessing holds and skops loads as plain
+        data but does not trust by default: ``numpy.dtype`` (a fitted
+        ``SimpleImputer``) and, on scikit-learn 1.6, a ``ColumnTransformer``'s
+        list of remainder columns.
 
     Examples
     --------
