@@ -1,8 +1,8 @@
 """What the classifier and the regressor share: parameters, validation, fit.
 
-scikeras' wrappers are the base (label encoding, prediction decoding). This
-module fixes what scikeras 0.13 breaks on scikit-learn >= 1.6 and replaces
-Keras' ``fit`` loop with skoptnn's compiled one (:mod:`skoptnn._trainer`). A
+scikeras' wrappers are the base classes. This module fixes what scikeras 0.13
+breaks on scikit-learn >= 1.6, encodes targets itself (in the subclasses) and
+replaces Keras' ``fit`` loop with skoptnn's compiled one (:mod:`skoptnn._trainer`). A
 fitted estimator holds its weights as arrays and predicts in NumPy; the Keras
 ``model_`` is built from them only when asked for.
 """
@@ -170,7 +170,7 @@ class _MLPMixin:
             Per-sample weights. The loss is their weighted mean, so a weight of
             k counts as k copies of the sample and only the ratios between
             weights matter; rows of weight 0 are left out. For the per-sample
-            L1/L2 penalty a row counts as its weight divided by the smallest
+            L1/L2 penalty a row counts as its weight divided by the median
             non-zero weight.
 
         Returns
@@ -210,12 +210,14 @@ class _MLPMixin:
                 f"classes must be passed on the first call to {type(self).__name__}."
                 "partial_fit: every class the network will ever see sizes its output layer."
             )
-        if not first and classes is not None and not np.array_equal(
-                np.unique(classes), self.classes_):
-            raise ValueError(
-                f"classes={list(classes)!r} differs from the classes of the first partial_fit "
-                f"call, {list(self.classes_)!r}."
-            )
+        if not first and classes is not None:
+            same = (len(classes) == len(self.classes_) if self._multilabel
+                    else np.array_equal(np.unique(classes), self.classes_))
+            if not same:
+                raise ValueError(
+                    f"classes={np.asarray(classes).tolist()!r} differs from the classes of the "
+                    f"first partial_fit call, {self.classes_.tolist()!r}."
+                )
         return self._fit(X, y, sample_weight, incremental=True, classes=classes,
                          stacklevel=_USER_FRAME + 1)
 
@@ -227,7 +229,8 @@ class _MLPMixin:
         continuing = self.__sklearn_is_fitted__() and (incremental or self.warm_start)
         previous = self._fitted_state() if continuing else None
         X, y = self._validate_training_data(X, y, reset=not continuing)
-        sample_weight = self._sample_weight(X, y, sample_weight, incremental=incremental)
+        sample_weight = self._sample_weight(X, y, sample_weight, incremental=incremental,
+                                            classes=classes)
         # Only the ratios matter from here on (float64: never the possibly huge
         # products of sample_weight and class_weight); at most 1, so no sum overflows.
         sample_weight /= sample_weight.max()
@@ -250,9 +253,10 @@ class _MLPMixin:
             X, y_encoded, sample_weight, validation = self._split_validation(
                 X, y_encoded, y, sample_weight, seed
             )
-        # Weights count as copies of a row (relative to the lightest one, so that
-        # only their ratios matter): the penalty's number of training samples.
-        n_samples = float(sample_weight.sum() / sample_weight.min())
+        # Weights count as copies of a row, relative to a typical (the median) row so
+        # that only their ratios matter and one tiny weight cannot switch the
+        # penalty off: the penalty's number of training samples.
+        n_samples = float(sample_weight.sum() / np.median(sample_weight))
         spec = self._train_spec(n_features=X.shape[1], n_samples=n_samples)
         if previous is not None:
             _check_same_network(previous["spec"], spec)
@@ -268,7 +272,7 @@ class _MLPMixin:
             verbose=self.verbose, monitor_gradients=self.monitor_gradients,
             **({} if previous is None else {
                 "start": previous["params"], "optimizer_state": previous["optimizer_state"],
-                "first_epoch": previous["n_epochs"]}),
+                "first_epoch": previous["n_epochs"], "start_epoch": previous["best_epoch"]}),
         )
         if result.diverged_epoch is not None:
             kept = (f"the weights of epoch {result.kept_epoch}" if result.kept_epoch
@@ -293,7 +297,12 @@ class _MLPMixin:
 
         history = result.history
         if previous is not None:  # one history across the calls, as n_epochs_ counts
-            history = {k: previous["history"].get(k, []) + v for k, v in history.items()}
+            before, n_before = previous["history"], previous["n_epochs"]
+            # A column one of the calls did not record (val_loss without early
+            # stopping) is NaN there, so every column has n_epochs_ entries.
+            history = {k: before.get(k, [np.nan] * n_before)
+                       + history.get(k, [np.nan] * result.n_epochs)
+                       for k in dict.fromkeys([*before, *history])}
         # The Keras model_ is built on first access (see model_): building one
         # costs more than training a small network from a compiled graph.
         self.__dict__.pop("_model", None)
@@ -316,7 +325,10 @@ class _MLPMixin:
             params, model_state = read_state(model, self._spec)
             optimizer_state = optimizer_state if model_state is None else model_state
         return {"spec": self._spec, "params": params, "optimizer_state": optimizer_state,
-                "seed": self._seed, "n_epochs": self.n_epochs_, "history": self.history_}
+                "seed": self._seed, "n_epochs": self.n_epochs_, "history": self.history_,
+                # Whose weights these are: the restored best epoch's, unless model_
+                # trained on (then, as for a fit without early stopping, the last's).
+                "best_epoch": self.best_epoch_ if model is None else None}
 
     # -- the Keras model, built on demand --------------------------------------
     @property
@@ -382,7 +394,7 @@ class _MLPMixin:
         )
         return _as_float32(X), y
 
-    def _sample_weight(self, X, y, sample_weight, incremental=False):
+    def _sample_weight(self, X, y, sample_weight, incremental=False, classes=None):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
         if np.any(sample_weight < 0):
             raise ValueError("sample_weight must be non-negative.")
@@ -458,7 +470,7 @@ class _MLPMixin:
                 raise ValueError(
                     "early_stopping=True holds out a stratified validation set "
                     f"(validation_fraction={self.validation_fraction}), which needs at least "
-                    f"2 samples of every class; class {labels[counts.argmin()].item()!r} has "
+                    f"2 samples of every class; class {_plain(labels[counts.argmin()])!r} has "
                     f"{counts.min()} with non-zero weight. Provide more samples or set "
                     "early_stopping=False."
                 )
@@ -493,6 +505,7 @@ class _MLPMixin:
         return "_params" in self.__dict__
 
 
+_LOSS_PARAMS = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
 # What continued training cannot change: the arrays it starts from would not fit.
 _NETWORK_FIELDS = ("n_features", "hidden_layer_sizes", "activation", "batch_norm",
                    "n_outputs", "output_activation")
@@ -504,11 +517,18 @@ def _check_same_network(old: TrainSpec, new: TrainSpec) -> None:
     pairs += [(name, getattr(old, name), getattr(new, name)) for name in ("loss", "optimizer")]
     for name, before, now in pairs:
         if before != now:
+            if name == "loss":  # the parameter's value, not Keras' name for it
+                before, now = _LOSS_PARAMS.get(before, before), _LOSS_PARAMS.get(now, now)
             raise ValueError(
                 f"warm_start=True and partial_fit continue the fitted network, whose {name} "
                 f"was {before!r}; this fit's is {now!r}. Keep it, or set warm_start=False "
                 "(or refit with fit) to train a new network."
             )
+
+
+def _plain(value):
+    """A NumPy scalar as the Python value it holds (for messages); others unchanged."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _as_float32(X) -> np.ndarray:

@@ -43,7 +43,8 @@ def diagnose(raw: pd.DataFrame) -> str | None:
     values = raw.to_numpy()
     if not np.isfinite(values).all():
         layer = raw.columns[(~np.isfinite(values)).any(axis=0).argmax()]
-        epoch = int((~np.isfinite(values)).any(axis=1).argmax())
+        # The index counts epochs across warm-started fits; messages count from 1.
+        epoch = int(raw.index[(~np.isfinite(values)).any(axis=1).argmax()])
         return (
             f"Exploding gradients: the gradient norm of layer {layer!r} became non-finite "
             f"at epoch {epoch + 1}. Lower learning_rate, or set clipnorm=1.0 or "
@@ -51,7 +52,8 @@ def diagnose(raw: pd.DataFrame) -> str | None:
         )
     peak = values.max()
     if peak > EXPLODING_NORM:
-        epoch, col = np.unravel_index(values.argmax(), values.shape)
+        row, col = np.unravel_index(values.argmax(), values.shape)
+        epoch = int(raw.index[row])
         return (
             f"Exploding gradients: the gradient norm of layer {raw.columns[col]!r} reached "
             f"{peak:.3g} at epoch {epoch + 1} (over {EXPLODING_NORM:g}). Lower "

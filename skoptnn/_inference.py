@@ -1,7 +1,8 @@
 """Predictions in NumPy, from a fitted network's arrays.
 
 Prediction needs no TensorFlow: one matrix product per layer, in float64 by
-default (so a row's prediction does not depend on the batch it comes in).
+default (so a row's prediction depends on the batch it comes in only at float64
+round-off, far below what float32 weights can tell apart).
 Batch norm (inference mode) is folded into its layer's kernel and bias once,
 and rows go through the network in blocks small enough to stay in cache.
 """

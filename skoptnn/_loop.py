@@ -58,15 +58,39 @@ def _shuffle_seed(cfg: Config, epoch) -> tf.Tensor:
     return tf.stack([tf.cast(cfg.seed % (2**31 - 1), tf.int32), epoch])
 
 
-def make_loop(key: tuple) -> Callable:
-    """The Python function that :mod:`skoptnn._cache` traces for ``key``."""
-    options = dict(key)
+def _network_and_loss(options: dict):
     n_unrolled, stacked = options["topology"]
     layout = Layout(n_unrolled, stacked, options["batch_norm"])
     net = Net(layout, ACTIVATIONS[options["activation"]], options["dropout"])
     loss = LOSSES[options["loss"]]
     output_activation = OUTPUT_ACTIVATIONS[loss.output_activation][0]
     metric = METRICS[options["metric"], loss.output_activation]
+    return layout, net, loss, output_activation, metric
+
+
+def _evaluate(net, loss, output_activation, metric, params: Params, x, y, w):
+    """The mean (weighted) data loss and the mean metric of ``params`` on ``x``."""
+    rates = Rates(0.0, 1.0, tf.constant(0, tf.int64), tf.constant(0, tf.int64))
+    z = forward(net, params, x, rates, training=False)[0]
+    n = tf.cast(tf.shape(x)[0], tf.float32)
+    value = tf.math.divide_no_nan(tf.reduce_sum(w * loss.value(z, y)), n)
+    score = tf.math.divide_no_nan(tf.reduce_sum(metric(output_activation(z), y)), n)
+    return value, score
+
+
+def evaluate(key: tuple, params: Params, x, y, w) -> tuple[float, float]:
+    """:func:`make_loop`'s validation row for ``params``, computed eagerly (no trace)."""
+    _, net, loss, output_activation, metric = _network_and_loss(dict(key))
+    params = tf.nest.map_structure(tf.convert_to_tensor, params)
+    value, score = _evaluate(net, loss, output_activation, metric, params, x, y, w)
+    return float(value), float(score)
+
+
+def make_loop(key: tuple) -> Callable:
+    """The Python function that :mod:`skoptnn._cache` traces for ``key``."""
+    options = dict(key)
+    n_unrolled, stacked = options["topology"]
+    layout, net, loss, output_activation, metric = _network_and_loss(options)
     optimizer = options["optimizer"]
     clip = "norm" if options["clipnorm"] else "value" if options["clipvalue"] else None
     monitor_gradients = options["monitor_gradients"]
@@ -99,13 +123,6 @@ def make_loop(key: tuple) -> Callable:
         )
         return Params(tuple(trainable), moving), opt, loss_sum, metric_sum, norms
 
-    def evaluate(params: Params, x, y, w, cfg: Config):
-        rates = Rates(cfg.dropout, cfg.dropout_scale, cfg.seed, tf.constant(0, tf.int64))
-        z = forward(net, params, x, rates, training=False)[0]
-        n = tf.cast(tf.shape(x)[0], tf.float32)
-        value = tf.math.divide_no_nan(tf.reduce_sum(w * loss.value(z, y)), n)
-        score = tf.math.divide_no_nan(tf.reduce_sum(metric(output_activation(z), y)), n)
-        return value, score
 
     def run_epoch(state: _monitors.FitState, data: Data, cfg: Config):
         n = tf.shape(data.x)[0]
@@ -129,7 +146,8 @@ def make_loop(key: tuple) -> Callable:
             lambda b, *_: b < n_batches, batch,
             (0, state.params, state.optimizer, 0.0, 0.0, tf.zeros([2, n_kernels(state.params)])),
         )
-        val_loss, val_metric = evaluate(params, data.x_val, data.y_val, data.w_val, cfg)
+        val_loss, val_metric = _evaluate(net, loss, output_activation, metric, params,
+                                         data.x_val, data.y_val, data.w_val)
         n_rows = tf.cast(n, tf.float32)
         row = tf.stack([loss_sum / n_rows, metric_sum / n_rows, val_loss, val_metric])
         state = _monitors.end_of_epoch(state, params, opt, row, cfg)

@@ -16,7 +16,7 @@ import numpy as np
 from ._cache import check_runtime, compiled_loop
 from ._inference import predict
 from ._keras import tf
-from ._loop import Config, Data
+from ._loop import Config, Data, evaluate
 from ._losses import HIGHER_IS_BETTER
 from ._monitors import FitState
 from ._optimizers import OptimizerState, initial_state
@@ -63,14 +63,17 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         batch_size: int, shuffle: bool, learning_rate: float,
         early_stopping: EarlyStopping | None, verbose: int,
         monitor_gradients: bool = False, start: Params | None = None,
-        optimizer_state: OptimizerState | None = None, first_epoch: int = 0) -> FitResult:
+        optimizer_state: OptimizerState | None = None, first_epoch: int = 0,
+        start_epoch: int | None = None) -> FitResult:
     """Train a network of ``spec`` from the initial weights ``seed`` gives.
 
     Continued training passes ``start`` and ``optimizer_state`` (NumPy arrays of
     an earlier fit) and ``first_epoch``, the epochs already run: epochs are
     numbered on from it, so shuffling and dropout go on as one longer fit would.
     Epoch numbers in the result (``best_epoch``, ``diverged_epoch``,
-    ``kept_epoch``) count from the first fit.
+    ``kept_epoch``) count from the first fit. With early stopping, ``start``
+    (the weights of epoch ``start_epoch``, by default the last one) is the best
+    so far until an epoch beats it on the validation data.
     """
     check_runtime()
     network = spec.network
@@ -101,13 +104,20 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         sign=np.float32(-1.0 if HIGHER_IS_BETTER.get(monitor, False) else 1.0),
         shuffle=np.bool_(shuffle), early_stopping=np.bool_(early_stopping is not None),
     )
+    start_value, start_best, start_best_epoch = np.nan, np.float32(np.inf), -1
+    key = spec.graph_key(monitor_gradients)
+    if first_epoch and early_stopping is not None:
+        row = [np.nan, np.nan, *evaluate(key, start, data.x_val, data.y_val, data.w_val)]
+        start_value = row[cfg.monitor]
+        if np.isfinite(start_value):
+            start_best = np.float32(cfg.sign * start_value)
+            start_best_epoch = first_epoch - 1 if start_epoch is None else start_epoch
     state = FitState(
-        params=start, optimizer=optimizer_state, kept=start, best=np.float32(np.inf),
-        best_epoch=np.int32(-1), wait=np.int32(0), epoch=np.int32(first_epoch),
-        stopped=np.bool_(False),
-        diverged=np.int32(-1),
+        params=start, optimizer=optimizer_state, kept=start, best=start_best,
+        best_epoch=np.int32(start_best_epoch), wait=np.int32(0), epoch=np.int32(first_epoch),
+        stopped=np.bool_(False), diverged=np.int32(-1),
     )
-    loop = compiled_loop(spec.graph_key(monitor_gradients), (state, data, cfg))
+    loop = compiled_loop(key, (state, data, cfg))
 
     shown = names if validate else names[:2]
     rows, norms = [], []
@@ -132,9 +142,9 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     params = state.params
     if early_stopping is not None and best >= 0 and diverged < 0:
         params = state.kept  # the best epoch's weights, as promised
-    # Which weights were kept: the last finite epoch's, or the best one's
-    # (epoch k's weights are those after k epochs; 0: where this call started).
-    kept = diverged if early_stopping is None else best + 1
+    # Which weights were kept: the last finite epoch's, or the best one's (epoch
+    # k's weights are those after k epochs; first_epoch: where this call started).
+    kept = diverged if early_stopping is None else best + 1 if best >= 0 else first_epoch
     if not all(np.isfinite(predict(network, params, x, np.float32)).all()
                for x in (data.x, data.x_val)):
         # Finite weights can still overflow the outputs (a huge regression
@@ -149,7 +159,8 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         optimizer_state = fresh_optimizer
     if verbose and early_stopping is not None and best >= 0 and diverged < 0:
         how = "stopped early" if len(table) < epochs else "ran every epoch"
-        value = table[best - first_epoch, names.index(es.monitor)]
+        value = (table[best - first_epoch, names.index(es.monitor)] if best >= first_epoch
+                 else start_value)
         print(f"Early stopping {how}: restored the weights of epoch {best + 1} "
               f"({es.monitor}: {value:.4f})", flush=True)
     n_hidden = len(network.hidden_layer_sizes)

@@ -8,11 +8,11 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from ._base import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
+from ._base import _FLOAT32_MAX, _MLPMixin, _plain, _SklearnMixinsFirst
 from ._keras import KerasClassifier
 
 
@@ -21,7 +21,8 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
 
     The output layer and loss follow the target: a binary target gets one
     sigmoid unit and binary cross-entropy, a multiclass target a softmax layer
-    and sparse categorical cross-entropy. Every technique of the usual
+    and sparse categorical cross-entropy, a multilabel target (a 2-D 0/1
+    indicator matrix) one sigmoid unit per label. Every technique of the usual
     "improve your neural network" checklist is a flat parameter, so
     ``BayesSearchCV`` or ``GridSearchCV`` can tune it directly.
 
@@ -117,7 +118,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        Class labels.
+        Class labels; for a multilabel target, ``arange(n_labels)``.
     n_features_in_ : int
         Number of features seen during fit.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -129,7 +130,9 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         changes what ``predict`` returns.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with early stopping, ``val_loss``
-        and ``val_accuracy``. The losses are the (weighted) cross-entropy alone:
+        and ``val_accuracy`` (for a multilabel target, the share of correct
+        labels, where ``score`` is subset accuracy). The losses are the
+        (weighted) cross-entropy alone:
         the L1/L2 penalty is trained on but not reported, so training and
         validation losses compare, and early stopping watches how well the
         network predicts, not how small its weights have become.
@@ -175,6 +178,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         "monitor": [StrOptions({"val_loss", "val_accuracy"})],
     }
     _metric = "accuracy"
+    _multilabel = False  # set by fit; the default also serves estimators pickled before it
     _multi_output = True  # a multilabel indicator matrix; 1-D targets otherwise
     _is_classifier = True
     score = ClassifierMixin.score
@@ -287,6 +291,11 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
                 )
             found = known
         elif classes is not None and len(classes) != y.shape[1]:
+            if continuing:
+                raise ValueError(
+                    "warm_start=True and partial_fit continue the fitted network, trained on "
+                    f"{len(classes)} labels; this y has {y.shape[1]}."
+                )
             raise ValueError(
                 f"A multilabel y has {y.shape[1]} labels, but classes has {len(classes)} "
                 "entries."
@@ -294,7 +303,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         if len(found) < 2 and not multilabel:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got 1 class ({found[0].item()!r})."
+                f"got 1 class ({_plain(found[0])!r})."
             )
         self.classes_ = found
         self._multilabel = multilabel
@@ -312,7 +321,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
             return 1, "sigmoid", "binary_crossentropy"
         return len(self.classes_), "softmax", "sparse_categorical_crossentropy"
 
-    def _sample_weight(self, X, y, sample_weight, incremental=False):
+    def _sample_weight(self, X, y, sample_weight, incremental=False, classes=None):
         sample_weight = super()._sample_weight(X, y, sample_weight)
         if self.class_weight is not None:
             check_classification_targets(y)  # before class_weight reads y's labels
@@ -334,7 +343,13 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
                     raise ValueError(
                         f"class_weight must map classes to finite non-negative weights; got {bad}."
                     )
-            sample_weight *= compute_sample_weight(self.class_weight, y)
+            # Over every class the network knows (a partial_fit chunk may lack some).
+            known = (self.classes_ if self.__sklearn_is_fitted__() and incremental
+                     else np.unique(y) if classes is None else np.unique(classes))
+            if not np.isin(y, known).all():  # refused, by name, when the target is encoded
+                known = np.unique(y)
+            weights = compute_class_weight(self.class_weight, classes=known, y=y)
+            sample_weight *= weights[np.searchsorted(known, y)]
             # (An all-zero sample_weight was already refused, by name, above.)
             if not sample_weight.any():
                 raise ValueError("class_weight gives every sample a zero weight: nothing to "
@@ -385,7 +400,9 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Class probabilities, columns in the order of ``classes_``.
+            Class probabilities, columns in the order of ``classes_``; for a
+            multilabel target, each label's own probability (rows need not sum
+            to 1).
         """
         raw = self._predict_raw(X)
         if self._multilabel:
@@ -424,8 +441,10 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
 
         Returns
         -------
-        y : ndarray of shape (n_samples,)
-            Predicted labels, of the same type as the training labels.
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted labels, of the same type as the training labels; for a
+            multilabel target, the 0/1 indicator matrix (a label where its
+            probability is above 0.5).
         """
         raw = self._predict_raw(X)
         if self._multilabel:

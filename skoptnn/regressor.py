@@ -54,9 +54,8 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         minimises the mean loss plus ``l2 * sum(w**2) / n_samples``, so the
         penalty counts once for the whole training set and its pull weakens as
         the data grows. The default keeps small tables from overfitting and
-        still lets a rare class be learnt from 10,000 rows or more
-        (``benchmarks/l2_defaults.py``). In ``partial_fit``, ``n_samples`` is
-        the rows of the call.
+        does not hold back a fit on 10,000 rows (``benchmarks/l2_defaults.py``).
+        In ``partial_fit``, ``n_samples`` is the rows of the call.
     loss : {"mse", "mae", "huber"}, default="mse"
         Training loss. Huber's threshold (Keras' ``delta=1.0``) is one
         standard deviation of y, since targets are standardised.
@@ -233,6 +232,10 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
                 raise ValueError("y contains NaN or infinity.")
             # The first fit's standardisation: the network's outputs mean what they meant.
             train_scale = np.where(self._y_scale > 0, self._y_scale, 1.0)
+            # A column constant so far, that varies now, is learnt from here on, in
+            # the unit it was trained in (1): no longer predicted as the constant.
+            varies = (self._y_scale == 0) & (y_all != self._y_mean).any(axis=0)
+            self._y_scale = np.where(varies, 1.0, self._y_scale)
             return ((y_all - self._y_mean) / train_scale).astype(np.float32)
         self._y_ndim = y.ndim
         self.n_outputs_ = y_all.shape[1]

@@ -184,3 +184,16 @@ def test_all_zero_sample_weight_is_blamed_on_sample_weight_not_class_weight():
     with pytest.raises(ValueError, match="Sample weights must contain") as caught:
         est.fit(X, y, sample_weight=np.zeros(len(y)))
     assert "class_weight" not in str(caught.value)
+
+
+def test_a_single_string_class_is_named_not_an_attribute_error():
+    import pandas as pd
+
+    from skoptnn import OptimizedMLPClassifier
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match="at least 2 classes.*'a'"):
+        OptimizedMLPClassifier(epochs=1).fit(X, pd.Series(["a"] * 20, dtype=object))
+    y = pd.Series(["a"] * 19 + ["b"], dtype=object)
+    with pytest.raises(ValueError, match="class 'b' has 1"):
+        OptimizedMLPClassifier(epochs=1, early_stopping=True).fit(X, y)

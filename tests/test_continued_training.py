@@ -126,3 +126,52 @@ def test_regressor_partial_fit_keeps_the_first_target_scale(cancer):
     assert est.n_epochs_ == 16
     with pytest.raises(ValueError, match="target"):
         est.partial_fit(X, np.column_stack([y, y]))
+
+
+def test_a_target_column_constant_in_the_first_chunk_is_learnt_later(cancer):
+    X, _ = cancer
+    y = 3.0 * X[:, 0] + 5.0
+    est = OptimizedMLPRegressor(n_layers=1, units=16, random_state=0)
+    est.partial_fit(X[:1], y[:1])  # one row: a constant target so far
+    for _ in range(20):
+        est.partial_fit(X, y)
+    assert est.score(X, y) > 0.8
+
+
+def test_history_columns_stay_aligned_across_calls(cancer):
+    X, y = cancer
+    est = OptimizedMLPClassifier(epochs=3, warm_start=True, **SMALL).fit(X, y)
+    est.set_params(early_stopping=True).fit(X, y)
+    est.partial_fit(X, y)
+    assert {len(v) for v in est.history_.values()} == {est.n_epochs_} == {7}
+    assert np.isnan(est.history_["val_loss"][:3]).all() and np.isnan(est.history_["val_loss"][6])
+    assert np.isfinite(est.history_["val_loss"][3:6]).all()
+
+
+def test_warm_start_with_early_stopping_keeps_better_starting_weights(cancer):
+    X, y = cancer
+    est = OptimizedMLPClassifier(epochs=30, warm_start=True, early_stopping=True, **SMALL)
+    est.fit(X, y)
+    before, best, ran = est.predict_proba(X), est.best_epoch_, est.n_epochs_
+    # Training on with a learning rate that wrecks the network: no epoch beats the start.
+    est.set_params(epochs=3, learning_rate=50.0).fit(X, y)
+    assert est.n_epochs_ == ran + 3 and est.best_epoch_ == best < ran
+    np.testing.assert_array_equal(est.predict_proba(X), before)
+
+
+def test_one_tiny_weight_does_not_switch_the_penalty_off(cancer):
+    X, y = cancer
+    w = np.ones(len(y))
+    plain = OptimizedMLPClassifier(epochs=1, **SMALL).fit(X, y, sample_weight=w)
+    w[0] = 1e-6
+    tiny = OptimizedMLPClassifier(epochs=1, **SMALL).fit(X, y, sample_weight=w)
+    assert tiny._spec.network.l2 == pytest.approx(plain._spec.network.l2, rel=0.01)
+
+
+def test_partial_fit_class_weight_on_a_chunk_missing_a_class(cancer):
+    X, y = cancer
+    y3 = np.arange(len(y)) % 3
+    est = OptimizedMLPClassifier(class_weight={0: 1.0, 2: 5.0}, **SMALL)
+    est.partial_fit(X, y3, classes=[0, 1, 2])
+    est.partial_fit(X[y3 < 2], y3[y3 < 2])
+    assert est.n_epochs_ == 2

@@ -72,3 +72,11 @@ def test_a_column_vector_target_is_one_dimensional(multilabel):
     with pytest.warns(Warning, match="column-vector y"):
         est = OptimizedMLPClassifier(epochs=2, random_state=0).fit(X, Y[:, :1])
     assert est.predict(X).shape == (len(X),)
+
+
+def test_partial_fit_takes_the_same_label_names_again(multilabel):
+    X, Y = multilabel
+    est = OptimizedMLPClassifier(random_state=0).partial_fit(X, Y, classes=["x", "y", "z"])
+    est.partial_fit(X, Y, classes=["x", "y", "z"])
+    with pytest.raises(ValueError, match="3 labels; this y has 2"):
+        est.partial_fit(X, Y[:, :2])
