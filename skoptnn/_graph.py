@@ -103,6 +103,10 @@ def _stacked(ta: tf.TensorArray, like) -> tf.Tensor:
     return ta.write(depth, tf.zeros(tf.shape(like)[1:], like.dtype)).stack()[:depth]
 
 
+# Every loop here is sequential (each step needs the last): parallel_iterations=1
+# spares TensorFlow's executor the bookkeeping for overlapping iterations.
+
+
 def _stack_forward(net: Net, p: dict, stats: dict, h, first: int, rates: Rates, training):
     """The stack of equal hidden layers, looped over; ``first`` is its first layer's index."""
     depth = tf.shape(p["kernel"])[0]
@@ -116,7 +120,8 @@ def _stack_forward(net: Net, p: dict, stats: dict, h, first: int, rates: Rates, 
         def infer(k, h):
             return k + 1, layer(k, h)[0]
 
-        return tf.while_loop(lambda k, h: k < depth, infer, (0, h))[1], None, stats
+        return tf.while_loop(lambda k, h: k < depth, infer, (0, h),
+                             parallel_iterations=1)[1], None, stats
 
     keys = ["h", "z_norm", "a"] + (["z", "mean", "var"] if net.layout.batch_norm else [])
     caches = {k: tf.TensorArray(tf.float32, size=depth) for k in keys}
@@ -131,7 +136,7 @@ def _stack_forward(net: Net, p: dict, stats: dict, h, first: int, rates: Rates, 
         return k + 1, out, caches, moving
 
     _, h, caches, moving = tf.while_loop(
-        lambda k, *_: k < depth, body, (0, h, caches, moving)
+        lambda k, *_: k < depth, body, (0, h, caches, moving), parallel_iterations=1
     )
     return h, caches, {n: _stacked(ta, stats[n]) for n, ta in moving.items()}
 
@@ -148,7 +153,8 @@ def _stack_backward(net: Net, p: dict, caches: dict, g, rates: Rates):
         layer_grads, g = _dense_backward(net, pk, cache, g, rates, input_grad=True)
         return i + 1, g, {n: ta.write(k, layer_grads[n]) for n, ta in grads.items()}
 
-    _, g, grads = tf.while_loop(lambda i, *_: i < depth, body, (0, g, grads))
+    _, g, grads = tf.while_loop(lambda i, *_: i < depth, body, (0, g, grads),
+                                parallel_iterations=1)
     return {n: _stacked(ta, p[n]) for n, ta in grads.items()}, g
 
 

@@ -145,6 +145,7 @@ def make_loop(key: tuple) -> Callable:
         _, params, opt, loss_sum, metric_sum, norm_sum = tf.while_loop(
             lambda b, *_: b < n_batches, batch,
             (0, state.params, state.optimizer, 0.0, 0.0, tf.zeros([2, n_kernels(state.params)])),
+            parallel_iterations=1,  # sequential, as every loop here (see _graph)
         )
         val_loss, val_metric = _evaluate(net, loss, output_activation, metric, params,
                                          data.x_val, data.y_val, data.w_val)
@@ -163,7 +164,7 @@ def make_loop(key: tuple) -> Callable:
 
         _, state, rows, norms = tf.while_loop(
             lambda i, state, *_: (i < cfg.n_epochs) & ~state.stopped, epoch,
-            (0, state, rows, norms),
+            (0, state, rows, norms), parallel_iterations=1,
         )
         if monitor_gradients:
             return state, rows.stack(), norms.stack()
