@@ -9,7 +9,7 @@ Every field says how the training graph treats it (``graph`` in its metadata):
   draws the starting weights).
 
 :meth:`TrainSpec.graph_key` is derived from these marks, so the cache key, the
-runtime feed and the README's list of what recompiles cannot drift apart.
+runtime feed and docs/engine.md's list of what recompiles cannot drift apart.
 """
 
 from __future__ import annotations
