@@ -27,3 +27,12 @@ def multiclass_data():
         n_clusters_per_class=1, random_state=1,
     )
     return X.astype(np.float32), y
+
+
+def cli_error(capsys) -> str:
+    """The one error line the skoptnn command printed (notes aside)."""
+    err = [line for line in capsys.readouterr().err.strip().splitlines()
+           if not line.startswith("skoptnn: note: ")]
+    assert len(err) == 1, err
+    assert err[0].startswith("skoptnn: error: ")
+    return err[0]

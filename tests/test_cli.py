@@ -8,6 +8,7 @@ import joblib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli_error
 
 from skoptnn.cli import main
 
@@ -38,14 +39,6 @@ def tuned(csv_path, tmp_path_factory):
         assert main(["tune", str(csv_path), "--target", "label", "--output", str(out), *TINY]) == 0
     (out / "report.txt").write_text(report.getvalue())  # for test_tune_reports_the_best
     return out
-
-
-def _error(capsys):
-    err = [line for line in capsys.readouterr().err.strip().splitlines()
-           if not line.startswith("skoptnn: note: ")]
-    assert len(err) == 1, err
-    assert err[0].startswith("skoptnn: error: ")
-    return err[0]
 
 
 def test_tune_writes_model_trials_and_plot(tuned):
@@ -107,78 +100,78 @@ def _write(tmp_path, name, text):
 def test_tune_bad_inputs(csv_path, tmp_path, capsys):
     out = ["--output", str(tmp_path / "out")]
     assert main(["tune", str(tmp_path / "missing.csv"), "--target", "y", *out]) == 2
-    assert "no such file" in _error(capsys)
+    assert "no such file" in cli_error(capsys)
 
     assert main(["tune", str(csv_path), "--target", "nope", *out]) == 2
-    assert "available columns: x1, x2, color, label, flag" in _error(capsys)
+    assert "available columns: x1, x2, color, label, flag" in cli_error(capsys)
 
     assert main(["tune", str(csv_path), *out]) == 2
-    assert "--target" in _error(capsys)
+    assert "--target" in cli_error(capsys)
 
     one_class = _write(tmp_path, "one.csv", "a,y\n1,k\n2,k\n3,k\n")
     assert main(["tune", one_class, "--target", "y", *out]) == 2
-    assert "at least 2 classes" in _error(capsys)
+    assert "at least 2 classes" in cli_error(capsys)
 
     assert main(["tune", _write(tmp_path, "empty.csv", ""), "--target", "y", *out]) == 2
-    assert "empty" in _error(capsys)
+    assert "empty" in cli_error(capsys)
 
     header_only = _write(tmp_path, "header.csv", "a,y\n")
     assert main(["tune", header_only, "--target", "y", *out]) == 2
-    assert "no data rows" in _error(capsys)
+    assert "no data rows" in cli_error(capsys)
 
     continuous = _write(tmp_path, "cont.csv", "a,y\n1,0.5\n2,1.5\n3,2.25\n4,0.1\n")
     assert main(["tune", continuous, "--target", "y", "--task", "classification", *out]) == 2
-    assert "non-integer values (e.g. 0.5), which cannot be class labels" in _error(capsys)
+    assert "non-integer values (e.g. 0.5), which cannot be class labels" in cli_error(capsys)
     # Auto: a regression target, refused here for its size, not as classes.
     assert main(["tune", continuous, "--target", "y", *out]) == 2
-    assert "each split needs at least 2 rows to be scored" in _error(capsys)
+    assert "each split needs at least 2 rows to be scored" in cli_error(capsys)
     assert main(["tune", str(csv_path), "--target", "label", "--task", "regression", *out]) == 2
-    assert "target 'label' is not numeric (e.g. '" in _error(capsys)
+    assert "target 'label' is not numeric (e.g. '" in cli_error(capsys)
 
     assert main(["tune", str(csv_path), "--target", "label", "--scoring", "bogus", *out]) == 2
-    assert "scoring" in _error(capsys)
+    assert "scoring" in cli_error(capsys)
 
     assert main(["tune", one_class, "--target", "a", *out]) == 2
-    err = _error(capsys)
+    err = cli_error(capsys)
     assert "3 distinct values in 3 rows" in err and "pass --task regression" in err
     singleton = _write(tmp_path, "singleton.csv", "a,y\n1,3\n2,3\n3,3\n4,5\n5,5\n6,7\n")
     assert main(["tune", singleton, "--target", "y", *out]) == 2
-    assert "class 7 of 'y' has a single row" in _error(capsys)  # 7, not np.int64(7)
+    assert "class 7 of 'y' has a single row" in cli_error(capsys)  # 7, not np.int64(7)
     # Text labels are never "a regression target", however many are singletons.
     labels = _write(tmp_path, "labels.csv", "a,y\n1,p\n2,q\n3,r\n4,r\n")
     assert main(["tune", labels, "--target", "y", *out]) == 2
-    assert "class 'p' of 'y' has a single row" in _error(capsys)
+    assert "class 'p' of 'y' has a single row" in cli_error(capsys)
 
     # 9 rows of 3 classes: 20% is 2 test rows, fewer than the classes.
     tiny = _write(tmp_path, "tiny.csv", "a,y\n" + "".join(f"{i},{i % 3}\n" for i in range(9)))
     assert main(["tune", tiny, "--target", "y", "--test-size", "0.2", *out]) == 2
-    assert "--test-size 0.2 leaves 2 test" in _error(capsys)
+    assert "--test-size 0.2 leaves 2 test" in cli_error(capsys)
 
 
 def test_predict_bad_inputs(tuned, csv_path, tmp_path, capsys):
     model = str(tuned / "model.joblib")
     assert main(["predict", str(tmp_path / "nope.joblib"), str(csv_path)]) == 2
-    assert "no such model file" in _error(capsys)
+    assert "no such model file" in cli_error(capsys)
 
     garbage = _write(tmp_path, "garbage.joblib", "not a pickle")
     assert main(["predict", garbage, str(csv_path)]) == 2
-    assert "not a model saved by 'skoptnn tune'" in _error(capsys)
+    assert "not a model saved by 'skoptnn tune'" in cli_error(capsys)
 
     other = tmp_path / "other.joblib"
     joblib.dump({"a": 1}, other)
     assert main(["predict", str(other), str(csv_path)]) == 2
-    assert "found dict" in _error(capsys)
+    assert "found dict" in cli_error(capsys)
 
     assert main(["predict", model, str(tmp_path / "missing.csv")]) == 2
-    assert "no such file" in _error(capsys)
+    assert "no such file" in cli_error(capsys)
 
     lacking = _write(tmp_path, "lacking.csv", "x1,label\n1,yes\n")
     assert main(["predict", model, lacking]) == 2
-    assert "x2, color, flag" in _error(capsys)
+    assert "x2, color, flag" in cli_error(capsys)
 
     text = _write(tmp_path, "text.csv", "x1,x2,color,flag\n1,n/a?,red,True\n2,3,blue,False\n")
     assert main(["predict", model, text]) == 2
-    assert "column 'x2' was numeric in training" in _error(capsys)
+    assert "column 'x2' was numeric in training" in cli_error(capsys)
 
 
 def test_usage_errors_return_2(capsys):
@@ -264,14 +257,14 @@ def test_tune_refuses_what_would_fail_after_the_search(tmp_path, capsys):
     # with 2 folds; more folds leave each fit more rows.
     _frame(n_classes=10).to_csv(path, index=False)
     assert main(["tune", str(path), "--target", "y", *TINY, *out]) == 2
-    err = _error(capsys)
+    err = cli_error(capsys)
     assert "too little data for early stopping inside 2-fold CV" in err
     assert "both parts need every class (10); raise --cv (up to" in err
     # Already at the smallest class's count: more folds are not possible.
     smallest = int(pd.Series(_frame(n_classes=10)["y"]).value_counts().min() * 0.8)
     assert main(["tune", str(path), "--target", "y", "--cv", str(smallest), *TINY[:2],
                  *out]) == 2
-    assert _error(capsys).endswith("; add data")
+    assert cli_error(capsys).endswith("; add data")
 
     # A scorer that does not fit these labels fails in the search: one line too.
     frame = _frame().assign(y=lambda f: np.where(f["y"] == 1, "yes", "no"))
@@ -289,7 +282,7 @@ def test_tune_checks_the_output_directory_is_writable_before_searching(tmp_path,
     path = tmp_path / "d.csv"
     _frame().to_csv(path, index=False)
     assert main(["tune", str(path), "--target", "y", *TINY, "--output", "/proc/self"]) == 2
-    assert "cannot write to output directory /proc/self" in _error(capsys)
+    assert "cannot write to output directory /proc/self" in cli_error(capsys)
 
 
 def test_tune_notes_a_numeric_column_with_stray_text(tmp_path, capsys):
@@ -330,15 +323,15 @@ def test_headerless_csv(tmp_path, capsys):
     shifted = tmp_path / "shifted.csv"
     _frame().assign(id=1).iloc[:, [4, 0, 1, 2, 3]].to_csv(shifted, index=False, header=False)
     assert main(["predict", str(out / "model.joblib"), str(shifted), "--no-header"]) == 2
-    assert "has 5 columns; the model takes 3 features (columns 0, 1, 2" in _error(capsys)
+    assert "has 5 columns; the model takes 3 features (columns 0, 1, 2" in cli_error(capsys)
     # A file with a header read with --no-header: refused, not trained on.
     headed = tmp_path / "headed.csv"
     _frame().to_csv(headed, index=False)
     assert main(["tune", str(headed), "--no-header", "--target", "3", *TINY,
                  "--output", str(out)]) == 2
-    assert "looks like a header (a, b, c, y); drop --no-header" in _error(capsys)
+    assert "looks like a header (a, b, c, y); drop --no-header" in cli_error(capsys)
     assert main(["tune", "--no-header", "--output", str(out)]) == 2
-    assert "--no-header needs DATA.csv" in _error(capsys)
+    assert "--no-header needs DATA.csv" in cli_error(capsys)
 
 
 def test_python_dash_m_saves_a_model_any_process_can_load(tmp_path):

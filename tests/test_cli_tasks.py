@@ -5,19 +5,12 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import cli_error
 from sklearn.datasets import load_diabetes
 
 from skoptnn.cli import _infer_task, main
 
 TINY = ["--cv", "2", "--epochs", "3"]
-
-
-def _error(capsys):
-    err = [line for line in capsys.readouterr().err.strip().splitlines()
-           if not line.startswith("skoptnn: note: ")]
-    assert len(err) == 1, err
-    assert err[0].startswith("skoptnn: error: ")
-    return err[0]
 
 
 @pytest.fixture(scope="module")
@@ -112,14 +105,14 @@ def test_infinite_values_are_refused_before_the_search(tmp_path, capsys):
     path, out = tmp_path / "d.csv", tmp_path / "out"
     frame.to_csv(path, index=False)  # written as inf and -inf, read back as floats
     assert main(["tune", str(path), "--target", "y", *TINY, "--output", str(out)]) == 2
-    assert f"column 'b' of {path} has 2 infinite value(s) (e.g. inf)" in _error(capsys)
+    assert f"column 'b' of {path} has 2 infinite value(s) (e.g. inf)" in cli_error(capsys)
     assert not out.exists()  # refused before anything was written
     frame.loc[[3, 7], "b"] = 0.0
     frame["y"] = frame["a"] * 2.5
     frame.loc[5, "y"] = np.inf
     frame.to_csv(path, index=False)
     assert main(["tune", str(path), "--target", "y", *TINY, "--output", str(out)]) == 2
-    assert "target 'y' has 1 infinite value(s)" in _error(capsys)
+    assert "target 'y' has 1 infinite value(s)" in cli_error(capsys)
 
 
 # -- model files ------------------------------------------------------------------
@@ -149,7 +142,7 @@ def test_a_tampered_skops_file_is_refused_without_running_its_code(tmp_path, dat
     evil.marker = str(marker)
     skops.io.dump({"model": evil}, tmp_path / "evil.skops")
     assert main(["predict", str(tmp_path / "evil.skops"), str(data_csv)]) == 2
-    err = _error(capsys)
+    err = cli_error(capsys)
     assert "was not loaded: it refers to types that neither skops nor skoptnn trusts" in err
     assert f"{Evil.__module__}.Evil" in err
     assert not marker.exists()
@@ -157,8 +150,8 @@ def test_a_tampered_skops_file_is_refused_without_running_its_code(tmp_path, dat
     # A pipeline whose transformer would call os.system.
     skops.io.dump(make_pipeline(FunctionTransformer(os.system)), tmp_path / "system.skops")
     assert main(["predict", str(tmp_path / "system.skops"), str(data_csv)]) == 2
-    assert "system" in _error(capsys)
+    assert "system" in cli_error(capsys)
 
     (tmp_path / "junk.skops").write_text("not a zip file")
     assert main(["predict", str(tmp_path / "junk.skops"), str(data_csv)]) == 2
-    assert "is not a model saved by 'skoptnn tune'" in _error(capsys)
+    assert "is not a model saved by 'skoptnn tune'" in cli_error(capsys)
