@@ -43,8 +43,6 @@ def test_readme_examples_run(tmp_path, monkeypatch):
     assert namespace["clf"].score(namespace["X_test"], namespace["y_test"]) > 0.9
     assert len(namespace["search"].cv_results_["params"]) == 2
     assert (tmp_path / "curves.png").stat().st_size > 0
-    assert namespace["online"].n_epochs_ == 20
-    assert namespace["online"].score(namespace["X_all"], namespace["y_all"]) > 0.9
     assert (namespace["loaded"].predict(namespace["X_iris"])
             == namespace["iris_clf"].predict(namespace["X_iris"])).all()
 
