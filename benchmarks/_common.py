@@ -44,6 +44,27 @@ def load_data(path: str | Path | None) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 # -- the scikit-learn MLP adapter --------------------------------------------------------
+def depth_width_space(prefix: str = "depthwidthmlp__", alpha_max: float = 1e-2,
+                      **extra) -> dict:
+    """The search space over :class:`DepthWidthMLP` that the benchmarks share, plus ``extra``.
+
+    Depth 1-10, width 8-128, relu/tanh/logistic, ``alpha`` log-uniform from 1e-6
+    to ``alpha_max`` and ``learning_rate_init`` from 1e-4 to 1e-1, as
+    ``classifier_space()`` covers skoptnn's network.
+    """
+    from skopt.space import Categorical, Integer, Real
+
+    space = {
+        "n_layers": Integer(1, 10),
+        "units": Integer(8, 128),
+        "activation": Categorical(["relu", "tanh", "logistic"]),
+        "alpha": Real(1e-6, alpha_max, prior="log-uniform"),
+        "learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
+        **extra,
+    }
+    return {prefix + name: dim for name, dim in space.items()}
+
+
 class DepthWidthMLP(ClassifierMixin, BaseEstimator):
     """``MLPClassifier`` with integer depth and width, so a Bayesian search can tune them.
 

@@ -125,7 +125,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from _common import DepthWidthMLP, load_pima, machine  # benchmarks/_common.py
+from _common import (  # benchmarks/_common.py
+    DepthWidthMLP,
+    depth_width_space,
+    load_pima,
+    machine,
+)
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
@@ -288,14 +293,7 @@ def make_search(method: str, n_classes: int, budget: Budget, seed: int):
     if method == "sklearn MLP":
         pipe = make_pipeline(StandardScaler(), DepthWidthMLP(
             max_iter=budget.sklearn_max_iter, random_state=seed))
-        space = {
-            "depthwidthmlp__n_layers": Integer(1, 10),
-            "depthwidthmlp__units": Integer(8, 128),
-            "depthwidthmlp__activation": Categorical(["relu", "tanh", "logistic"]),
-            "depthwidthmlp__alpha": Real(1e-6, 1e-1, prior="log-uniform"),
-            "depthwidthmlp__learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
-            "depthwidthmlp__batch_size": Categorical([16, 32, 64, 128]),
-        }
+        space = depth_width_space(alpha_max=1e-1, batch_size=Categorical([16, 32, 64, 128]))
         return _bayes_search(pipe, space, budget, seed)
     if method == "scikeras":
         from scikeras.wrappers import KerasClassifier

@@ -69,7 +69,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from _common import DepthWidthMLP, load_data, machine  # benchmarks/_common.py
+from _common import (  # benchmarks/_common.py
+    DepthWidthMLP,
+    depth_width_space,
+    load_data,
+    machine,
+)
 
 N_ITER, CV = 30, 5
 QUICK_N_ITER, QUICK_CV = 8, 3
@@ -84,17 +89,10 @@ def sklearn_search(n_iter: int, cv: int):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from skopt import BayesSearchCV
-    from skopt.space import Categorical, Integer, Real
 
     pipe = make_pipeline(StandardScaler(), DepthWidthMLP(
         batch_size=32, max_iter=100, early_stopping=True, random_state=0))
-    space = {
-        "depthwidthmlp__n_layers": Integer(1, 10),
-        "depthwidthmlp__units": Integer(8, 128),
-        "depthwidthmlp__activation": Categorical(["relu", "tanh", "logistic"]),
-        "depthwidthmlp__alpha": Real(1e-6, 1e-2, prior="log-uniform"),
-        "depthwidthmlp__learning_rate_init": Real(1e-4, 1e-1, prior="log-uniform"),
-    }
+    space = depth_width_space()
     return BayesSearchCV(pipe, space, n_iter=n_iter, cv=cv, random_state=0)
 
 

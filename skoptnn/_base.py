@@ -467,10 +467,11 @@ class _MLPMixin:
         if stratify is not None:
             labels, counts = np.unique(stratify, return_counts=True)
             if counts.min() < 2:
+                rare = np.asarray(labels[counts.argmin()]).tolist()  # plain, for the message
                 raise ValueError(
                     "early_stopping=True holds out a stratified validation set "
                     f"(validation_fraction={self.validation_fraction}), which needs at least "
-                    f"2 samples of every class; class {_plain(labels[counts.argmin()])!r} has "
+                    f"2 samples of every class; class {rare!r} has "
                     f"{counts.min()} with non-zero weight. Provide more samples or set "
                     "early_stopping=False."
                 )
@@ -524,11 +525,6 @@ def _check_same_network(old: TrainSpec, new: TrainSpec) -> None:
                 f"was {before!r}; this fit's is {now!r}. Keep it, or set warm_start=False "
                 "(or refit with fit) to train a new network."
             )
-
-
-def _plain(value):
-    """A NumPy scalar as the Python value it holds (for messages); others unchanged."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _as_float32(X) -> np.ndarray:

@@ -12,7 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from ._base import _FLOAT32_MAX, _MLPMixin, _plain, _SklearnMixinsFirst
+from ._base import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
 from ._keras import KerasClassifier
 
 
@@ -303,7 +303,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         if len(found) < 2 and not multilabel:
             raise ValueError(
                 f"{type(self).__name__} needs samples of at least 2 classes in y; "
-                f"got 1 class ({_plain(found[0])!r})."
+                f"got 1 class ({np.asarray(found[0]).tolist()!r})."
             )
         self.classes_ = found
         self._multilabel = multilabel

@@ -228,8 +228,6 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
                     "warm_start=True and partial_fit continue the fitted network, which "
                     f"predicts {self.n_outputs_} target(s); this y has {y_all.shape[1]}."
                 )
-            if not np.isfinite(y_all).all():
-                raise ValueError("y contains NaN or infinity.")
             # The first fit's standardisation: the network's outputs mean what they meant.
             train_scale = np.where(self._y_scale > 0, self._y_scale, 1.0)
             # A column constant so far, that varies now, is learnt from here on, in
