@@ -34,6 +34,7 @@ from ._keras_model import build_model, read_params, read_state
 from ._optimizers import OPTIMIZERS, default_learning_rate
 from ._params import INITIALIZERS
 from ._persist import from_plain, to_plain
+from ._pruning import PruningSchedule
 from ._spec import NetworkSpec, TrainSpec
 from ._trainer import EarlyStopping, fit
 
@@ -157,7 +158,7 @@ class _MLPMixin:
 
     # -- fit ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, pruning=None):
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -172,13 +173,23 @@ class _MLPMixin:
             weights matter; rows of weight 0 are left out. For the per-sample
             L1/L2 penalty a row counts as its weight divided by the median
             non-zero weight.
+        pruning : PruningSchedule, default=None
+            Set by :class:`~skoptnn.ResumableBayesSearchCV` to stop a
+            candidate that cannot win: after each of its rung epochs, a fit
+            whose best validation score so far is below the rung's threshold
+            stops and keeps its best weights (``pruned_epoch_`` says when).
+            Only with ``early_stopping=True``, whose validation split it
+            watches; ignored otherwise.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._guarded(self._fit, X, y, sample_weight)
+        if pruning is not None and not isinstance(pruning, PruningSchedule):
+            raise TypeError("pruning must be a skoptnn PruningSchedule (set by "
+                            f"ResumableBayesSearchCV) or None; got {type(pruning).__name__}.")
+        return self._guarded(self._fit, X, y, sample_weight, pruning=pruning)
 
     def _guarded(self, train, *args, **kwargs):
         """Run ``train``: one at a time per instance, and all or nothing."""
@@ -222,7 +233,7 @@ class _MLPMixin:
                          stacklevel=_USER_FRAME + 1)
 
     def _fit(self, X, y, sample_weight, incremental=False, classes=None,
-             stacklevel=_USER_FRAME):
+             stacklevel=_USER_FRAME, pruning=None):
         # Continued training (warm_start, partial_fit) starts from the fitted
         # weights and optimizer state; partial_fit trains one epoch, on all the
         # rows it is given (no early stopping: nothing is held out).
@@ -270,6 +281,7 @@ class _MLPMixin:
             epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
             shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
             verbose=self.verbose, monitor_gradients=self.monitor_gradients,
+            pruning=pruning if early_stopping is not None else None,
             **({} if previous is None else {
                 "start": previous["params"], "optimizer_state": previous["optimizer_state"],
                 "first_epoch": previous["n_epochs"], "start_epoch": previous["best_epoch"]}),
@@ -314,6 +326,7 @@ class _MLPMixin:
         self.history_ = history
         self.n_epochs_ = (0 if previous is None else previous["n_epochs"]) + result.n_epochs
         self.best_epoch_ = result.best_epoch
+        self.pruned_epoch_ = result.pruned_epoch
         self._spec = spec
         return self
 

@@ -21,6 +21,7 @@ from ._losses import HIGHER_IS_BETTER
 from ._monitors import FitState
 from ._optimizers import OptimizerState, initial_state
 from ._params import Params, initial_params
+from ._pruning import PruningSchedule, best_so_far, validation_scores
 from ._spec import TrainSpec
 
 
@@ -44,6 +45,7 @@ class FitResult:
     kept_epoch: int = 0  # after divergence: whose weights were kept (0: the initial ones)
     gradient_norms: np.ndarray | None = None  # (n_epochs, 2, n_kernels): raw, applied
     kernel_names: list[str] = field(default_factory=list)
+    pruned_epoch: int | None = None  # epochs this call ran before a pruning rung stopped it
 
 
 def column_names(metric: str) -> list[str]:
@@ -64,7 +66,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         early_stopping: EarlyStopping | None, verbose: int,
         monitor_gradients: bool = False, start: Params | None = None,
         optimizer_state: OptimizerState | None = None, first_epoch: int = 0,
-        start_epoch: int | None = None) -> FitResult:
+        start_epoch: int | None = None, pruning: PruningSchedule | None = None) -> FitResult:
     """Train a network of ``spec`` from the initial weights ``seed`` gives.
 
     Continued training passes ``start`` and ``optimizer_state`` (NumPy arrays of
@@ -74,6 +76,10 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     ``kept_epoch``) count from the first fit. With early stopping, ``start``
     (the weights of epoch ``start_epoch``, by default the last one) is the best
     so far until an epoch beats it on the validation data.
+
+    ``pruning`` (only with validation data) stops the fit after a rung epoch
+    whose best validation score so far is below the rung's threshold; the
+    fit then ends as early stopping would, with its best weights.
     """
     check_runtime()
     network = spec.network
@@ -121,10 +127,18 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
 
     shown = names if validate else names[:2]
     rows, norms = [], []
-    chunk = 1 if verbose else epochs  # verbose: one call per epoch, to print progress
-    done = 0
-    while done < epochs and not bool(state.stopped):
-        out = loop(state, data, cfg._replace(n_epochs=np.int32(min(chunk, epochs - done))))
+    # Calls end at every epoch when printing progress, and at pruning rungs.
+    stops = range(1, epochs + 1) if verbose else [epochs]
+    rungs = {}
+    if pruning is not None and validate:
+        rungs = {r: t for r, t in zip(pruning.rungs, pruning.thresholds, strict=True)
+                 if r < epochs and np.isfinite(t)}
+        stops = sorted({*stops, *rungs})
+    done, pruned_epoch = 0, None
+    for stop in stops:
+        if done >= epochs or bool(state.stopped):
+            break
+        out = loop(state, data, cfg._replace(n_epochs=np.int32(stop - done)))
         state = _numpy(out[0])
         table = out[1].numpy()
         if monitor_gradients:
@@ -134,8 +148,12 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         if verbose:
             logs = " - ".join(f"{k}: {table[-1, names.index(k)]:.4f}" for k in shown)
             print(f"Epoch {first_epoch + done}/{first_epoch + epochs} - {logs}", flush=True)
-        if len(table) == 0:  # never for n_epochs >= 1; guards against spinning forever
-            break
+        if done in rungs and not bool(state.stopped):
+            scores = validation_scores(
+                {k: np.concatenate(rows)[:, names.index(k)] for k in names}, spec.metric)
+            if best_so_far(scores, [done])[0] < rungs[done]:  # NaN (no score yet): go on
+                pruned_epoch = first_epoch + done
+                break
     table = np.concatenate(rows) if rows else np.zeros((0, len(names)), np.float32)
 
     best, diverged = int(state.best_epoch), int(state.diverged)
@@ -174,4 +192,5 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         kept_epoch=max(kept, 0),
         gradient_norms=np.concatenate(norms) if monitor_gradients else None,
         kernel_names=[f"hidden_{i + 1}" for i in range(n_hidden)] + ["output"],
+        pruned_epoch=pruned_epoch,
     )

@@ -120,6 +120,9 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         Epochs actually run.
     best_epoch_ : int or None
         With early stopping, the 0-based epoch whose weights were restored.
+    pruned_epoch_ : int or None
+        The epochs run when a search's ``pruning`` schedule stopped the last
+        fit (see ``fit``); None when it did not.
     gradient_norms_ : pandas.DataFrame or None
         With ``monitor_gradients=True``: one row per epoch (index "epoch",
         0-based), one column per Dense layer ("hidden_1", ..., "output"); the L2

@@ -8,7 +8,7 @@ from skoptnn.spaces import PRESETS, classifier_space, preset_space, regressor_sp
 
 CLASSIFIER_KEYS = {
     "n_layers", "units", "activation", "dropout", "optimizer", "learning_rate", "l2",
-    "kernel_initializer", "clipnorm", "batch_size",
+    "clipnorm", "batch_size",
 }
 
 
@@ -23,12 +23,15 @@ def test_classifier_space_keys_and_ranges():
     assert set(space) == CLASSIFIER_KEYS
     assert all(isinstance(d, Dimension) for d in space.values())
     assert isinstance(space["n_layers"], Integer)
-    assert (space["n_layers"].low, space["n_layers"].high) == (1, 10)
+    assert (space["n_layers"].low, space["n_layers"].high) == (1, 6)
     assert (space["units"].low, space["units"].high) == (8, 128)
     assert space["learning_rate"].prior == "log-uniform"
+    assert (space["learning_rate"].low, space["learning_rate"].high) == (3e-4, 3e-2)
     assert space["l2"].prior == "log-uniform"
     assert space["clipnorm"].prior == "log-uniform"
-    assert set(space["optimizer"].categories) == {"rmsprop", "adam", "sgd", "nadam"}
+    # Only the regions that can win: adaptive optimizers, no batches of 16.
+    assert set(space["optimizer"].categories) == {"rmsprop", "adam", "nadam"}
+    assert set(space["batch_size"].categories) == {32, 64, 128}
 
 
 def test_regressor_space_adds_loss():
@@ -100,6 +103,14 @@ def test_bad_overrides_raise():
 def test_presets():
     assert set(PRESETS) >= {"optimizer", "units", "layers", "activation", "dropout", "all"}
     assert set(preset_space("optimizer")) == {"optimizer"}
+    # The presets search the guide's full choices, wider than the default space.
+    assert "sgd" in preset_space("optimizer")["optimizer"].categories
+    assert preset_space("learning_rate")["learning_rate"].low == 1e-4
+    assert len(preset_space("initializer")["kernel_initializer"].categories) == 7
+    assert 16 in preset_space("batch_size")["batch_size"].categories
+    assert preset_space("layers")["n_layers"].high == 10
+    # An override still wins over the preset's wide dimension.
+    assert preset_space("optimizer", optimizer=["adam"])["optimizer"].categories == ("adam",)
     assert set(preset_space("units", prefix="clf")) == {"clf__units"}
     assert set(preset_space("layers")) == {"n_layers"}
     assert set(preset_space("all")) == CLASSIFIER_KEYS
