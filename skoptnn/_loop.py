@@ -68,21 +68,29 @@ def _network_and_loss(options: dict):
     return layout, net, loss, output_activation, metric
 
 
+def _mean_and_error(values, n):
+    """The mean of per-row ``values`` over ``n`` rows, and its standard error."""
+    mean = tf.math.divide_no_nan(tf.reduce_sum(values), n)
+    variance = tf.math.divide_no_nan(tf.reduce_sum(tf.square(values - mean)), n - 1.0)
+    return mean, tf.sqrt(tf.math.divide_no_nan(variance, n))
+
+
 def _evaluate(net, loss, output_activation, metric, params: Params, x, y, w):
-    """The mean (weighted) data loss and the mean metric of ``params`` on ``x``."""
+    """The mean (weighted) data loss and mean metric of ``params`` on ``x``, and
+    their standard errors (how far a mean over these rows is to be trusted)."""
     rates = Rates(0.0, 1.0, tf.constant(0, tf.int64), tf.constant(0, tf.int64))
     z = forward(net, params, x, rates, training=False)[0]
     n = tf.cast(tf.shape(x)[0], tf.float32)
-    value = tf.math.divide_no_nan(tf.reduce_sum(w * loss.value(z, y)), n)
-    score = tf.math.divide_no_nan(tf.reduce_sum(metric(output_activation(z), y)), n)
-    return value, score
+    value, value_error = _mean_and_error(w * loss.value(z, y), n)
+    score, score_error = _mean_and_error(metric(output_activation(z), y), n)
+    return value, score, value_error, score_error
 
 
 def evaluate(key: tuple, params: Params, x, y, w) -> tuple[float, float]:
     """:func:`make_loop`'s validation row for ``params``, computed eagerly (no trace)."""
     _, net, loss, output_activation, metric = _network_and_loss(dict(key))
     params = tf.nest.map_structure(tf.convert_to_tensor, params)
-    value, score = _evaluate(net, loss, output_activation, metric, params, x, y, w)
+    value, score, _, _ = _evaluate(net, loss, output_activation, metric, params, x, y, w)
     return float(value), float(score)
 
 
@@ -147,11 +155,12 @@ def make_loop(key: tuple) -> Callable:
             (0, state.params, state.optimizer, 0.0, 0.0, tf.zeros([2, n_kernels(state.params)])),
             parallel_iterations=1,  # sequential, as every loop here (see _graph)
         )
-        val_loss, val_metric = _evaluate(net, loss, output_activation, metric, params,
-                                         data.x_val, data.y_val, data.w_val)
+        val_loss, val_metric, loss_error, metric_error = _evaluate(
+            net, loss, output_activation, metric, params, data.x_val, data.y_val, data.w_val)
         n_rows = tf.cast(n, tf.float32)
         row = tf.stack([loss_sum / n_rows, metric_sum / n_rows, val_loss, val_metric])
-        state = _monitors.end_of_epoch(state, params, opt, row, cfg)
+        errors = tf.stack([0.0, 0.0, loss_error, metric_error])  # standard errors of row
+        state = _monitors.end_of_epoch(state, params, opt, row, errors[cfg.monitor], cfg)
         return state, row, norm_sum / tf.cast(n_batches, tf.float32)
 
     def loop(state: _monitors.FitState, data: Data, cfg: Config):

@@ -2,7 +2,17 @@
 
 Small graph pieces that the epoch loop of :mod:`skoptnn._loop` calls once per
 epoch. ``kept`` is the snapshot a fit falls back on: the last finite epoch's
-weights, or with early stopping the best epoch's.
+weights, or with early stopping the restored epoch's.
+
+Early stopping judges the monitored validation value against its noise, the
+standard error of a mean over so few rows: on a small validation split an
+epoch's dip or rise of a fraction of that error says nothing. So an epoch
+counts as an improvement (and resets ``patience``) only when it beats the
+value of the last improvement by more than ``IMPROVEMENT_ERRORS`` standard
+errors (so a slow but steady learner still improves now and then), and the weights kept
+are those of the latest epoch within ``KEPT_ERRORS`` standard errors of the
+best: among the epochs the validation data cannot tell apart, the most
+trained. Both margins shrink as the validation split grows.
 """
 
 from __future__ import annotations
@@ -20,8 +30,9 @@ class FitState(NamedTuple):
     optimizer: tuple  # an _optimizers.OptimizerState
     kept: Params
     best: tf.Tensor  # best monitored value, signed so that lower is better
-    best_epoch: tf.Tensor  # int32, -1 before any
-    wait: tf.Tensor  # int32: epochs since the best one
+    anchor: tf.Tensor  # the value at the last improvement, which the next must beat
+    best_epoch: tf.Tensor  # int32: the kept epoch (early stopping), -1 before any
+    wait: tf.Tensor  # int32: epochs since the last improvement
     epoch: tf.Tensor  # int32: epochs run so far
     stopped: tf.Tensor  # bool
     diverged: tf.Tensor  # int32: the epoch whose loss or weights became non-finite, or -1
@@ -33,31 +44,42 @@ def is_finite(params: Params, loss) -> tf.Tensor:
     return tf.reduce_all(tf.stack([tf.math.is_finite(loss), *checks]))
 
 
+# Margins in standard errors of the monitored value (see the module docstring);
+# benchmarks/early_stopping.py measures what they cost and save.
+IMPROVEMENT_ERRORS = 0.25
+KEPT_ERRORS = 1.0
+
+
 def _select(condition, a: Params, b: Params) -> Params:
     # Once an epoch, on small arrays: an element-wise select per array traces far
     # fewer ops than a tf.cond over them all.
     return tf.nest.map_structure(lambda x, y: tf.where(condition, x, y), a, b)
 
 
-def end_of_epoch(state: FitState, params: Params, optimizer, row, cfg) -> FitState:
+def end_of_epoch(state: FitState, params: Params, optimizer, row, error, cfg) -> FitState:
     """The state after an epoch that produced ``params`` and the log ``row``.
 
-    A non-finite epoch puts the kept weights back and stops. Otherwise, with
-    early stopping, an epoch that improves the monitored value by more than
-    ``min_delta`` becomes the kept one, and ``patience`` epochs without one
-    stop the fit; without early stopping every finite epoch is kept.
+    ``error`` is the standard error of the monitored value. A non-finite epoch
+    puts the kept weights back and stops. Otherwise, with early stopping, an
+    epoch improves when it beats the last improvement's value by more than ``min_delta``
+    plus ``IMPROVEMENT_ERRORS`` standard errors, and ``patience`` epochs
+    without one stop the fit; its weights are kept when it is within
+    ``KEPT_ERRORS`` standard errors of the best so far. Without early stopping
+    every finite epoch is kept.
     """
     finite = is_finite(params, row[0])
     value = cfg.sign * row[cfg.monitor]
-    improved = value < state.best - cfg.min_delta
-    keep = finite & (improved | ~cfg.early_stopping)
+    improved = finite & (value < state.anchor - cfg.min_delta - IMPROVEMENT_ERRORS * error)
+    best = tf.where(finite & cfg.early_stopping, tf.minimum(state.best, value), state.best)
+    keep = finite & (~cfg.early_stopping | (value - KEPT_ERRORS * error <= best))
     recorded = keep & cfg.early_stopping
-    wait = tf.where(keep, 0, state.wait + 1)
+    wait = tf.where(improved | (finite & ~cfg.early_stopping), 0, state.wait + 1)
     return FitState(
         params=_select(finite, params, state.kept),
         optimizer=optimizer,
         kept=_select(keep, params, state.kept),
-        best=tf.where(recorded, value, state.best),
+        best=best,
+        anchor=tf.where(improved, value, state.anchor),
         best_epoch=tf.where(recorded, state.epoch, state.best_epoch),
         wait=wait,
         epoch=state.epoch + 1,

@@ -119,7 +119,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
             start_best = np.float32(cfg.sign * start_value)
             start_best_epoch = first_epoch - 1 if start_epoch is None else start_epoch
     state = FitState(
-        params=start, optimizer=optimizer_state, kept=start, best=start_best,
+        params=start, optimizer=optimizer_state, kept=start, best=start_best, anchor=start_best,
         best_epoch=np.int32(start_best_epoch), wait=np.int32(0), epoch=np.int32(first_epoch),
         stopped=np.bool_(False), diverged=np.int32(-1),
     )

@@ -75,14 +75,20 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsF
         Reshuffle the training data before every epoch.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data, stop when
-        ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs,
-        and restore the weights of the best epoch.
+        ``monitor`` has not improved for ``patience`` epochs, and restore the
+        best weights.
+        An epoch improves when it beats the last improvement by more than
+        ``min_delta`` plus a quarter of the standard error of ``monitor``
+        (its noise, which is large on a small validation split); the weights
+        restored are those of the latest epoch within one standard error of
+        the best value, the most trained of the epochs the validation data cannot
+        tell apart (``best_epoch_``).
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     patience : int, default=10
         Epochs without improvement before stopping.
     min_delta : float >= 0, default=0.0
-        Smallest change of ``monitor`` that counts as an improvement.
+        Margin an improvement of ``monitor`` needs on top of its noise.
     monitor : {"val_loss", "val_mae"}, default="val_loss"
         Validation quantity that early stopping watches.
     random_state : int, RandomState instance or None, default=None

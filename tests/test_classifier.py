@@ -204,8 +204,9 @@ def test_early_stopping_stops_on_plateau_and_restores_best(binary_data):
     est = OptimizedMLPClassifier(**params).fit(X, y)
     assert est.n_epochs_ < 300
     val_loss = est.history_["val_loss"]
-    assert est.best_epoch_ == int(np.argmin(val_loss))
-    assert est.n_epochs_ == est.best_epoch_ + 1 + 5
+    # The restored epoch is the best one or a later one the validation data cannot
+    # tell from it (tests/test_monitors.py checks the rule itself).
+    assert est.best_epoch_ >= int(np.argmin(val_loss))
     # The same run cut at the best epoch ends with the weights that were restored.
     cut = clone(est).set_params(epochs=est.best_epoch_ + 1, patience=1000).fit(X, y)
     np.testing.assert_allclose(cut.predict_proba(X), est.predict_proba(X), atol=1e-6)
@@ -217,9 +218,8 @@ def test_early_stopping_on_accuracy(binary_data):
         **{**SMALL, "epochs": 40, "early_stopping": True, "monitor": "val_accuracy", "patience": 3}
     ).fit(X, y)
     acc = est.history_["val_accuracy"]
-    assert est.best_epoch_ == int(np.argmax(acc))
-    # It stopped `patience` epochs after the best one, not at the epoch limit.
-    assert est.n_epochs_ == est.best_epoch_ + 3 + 1 < 40
+    assert est.best_epoch_ >= int(np.argmax(acc))
+    assert est.n_epochs_ < 40  # it stopped, not at the epoch limit
 
 
 def test_min_delta_is_the_improvement_that_counts(binary_data):
@@ -228,7 +228,7 @@ def test_min_delta_is_the_improvement_that_counts(binary_data):
     est = OptimizedMLPClassifier(
         **{**SMALL, "epochs": 40, "early_stopping": True, "patience": 4, "min_delta": 1e9}
     ).fit(X, y)
-    assert (est.best_epoch_, est.n_epochs_) == (0, 5)
+    assert est.n_epochs_ == 5 and 0 <= est.best_epoch_ < 5
     assert min(est.history_["val_loss"][1:]) < est.history_["val_loss"][0]  # it did improve
 
 
@@ -354,9 +354,10 @@ def test_divergence_with_early_stopping_names_the_best_epoch_kept():
                                  random_state=0)
     with pytest.warns(DivergenceWarning) as record:
         est.fit(X, y)
-    best = int(np.nanargmin(est.history_["val_loss"]))
-    # The best epoch is not the last finite one, so the message tells them apart.
-    assert est.best_epoch_ == best < est.n_epochs_ - 2
+    best = est.best_epoch_
+    # The kept epoch: the best, or a later finite one within its noise.
+    assert int(np.nanargmin(est.history_["val_loss"])) <= best < est.n_epochs_ - 1
+    assert np.isfinite(est.history_["val_loss"][best])
     assert f"kept the weights of epoch {best + 1}." in str(record[0].message)
 
 

@@ -44,8 +44,10 @@ def test_warm_start_with_early_stopping_numbers_epochs_on(cancer):
     est = OptimizedMLPClassifier(epochs=3, warm_start=True, early_stopping=True, **SMALL)
     est.fit(X, y).fit(X, y)
     assert est.n_epochs_ == 6 and len(est.history_["val_loss"]) == 6
-    assert 0 <= est.best_epoch_ < 6
-    assert est.history_["val_loss"][est.best_epoch_] == min(est.history_["val_loss"][3:])
+    # The first call's kept epoch (no epoch of the second came within its noise), or
+    # the second call's best epoch or a later one.
+    second = 3 + int(np.argmin(est.history_["val_loss"][3:]))
+    assert est.best_epoch_ < 3 or second <= est.best_epoch_ < 6
 
 
 @pytest.mark.parametrize("change, message", [

@@ -1,0 +1,75 @@
+"""The early-stopping rule of skoptnn._monitors, on hand-made validation curves."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+
+from skoptnn._keras import tf
+from skoptnn._monitors import IMPROVEMENT_ERRORS, KEPT_ERRORS, FitState, end_of_epoch
+from skoptnn._params import Params
+
+
+def _run(values, errors, patience=3, min_delta=0.0, early_stopping=True):
+    """Feed one epoch per value; return (epochs run, kept epoch, kept weight)."""
+    cfg = SimpleNamespace(sign=tf.constant(1.0), monitor=2, min_delta=tf.constant(min_delta),
+                          early_stopping=tf.constant(early_stopping),
+                          patience=tf.constant(patience))
+    start = Params((tf.constant([-1.0]),), ())
+    state = FitState(params=start, optimizer=(), kept=start, best=tf.constant(np.inf),
+                     anchor=tf.constant(np.inf), best_epoch=tf.constant(-1),
+                     wait=tf.constant(0), epoch=tf.constant(0), stopped=tf.constant(False),
+                     diverged=tf.constant(-1))
+    for epoch, (value, error) in enumerate(zip(values, errors, strict=True)):
+        if bool(state.stopped):
+            break
+        params = Params((tf.constant([float(epoch)]),), ())  # the weights name their epoch
+        row = tf.constant([0.5, 0.5, value, 0.5])
+        state = end_of_epoch(state, params, (), row, tf.constant(error), cfg)
+    return int(state.epoch), int(state.best_epoch), float(state.kept.trainable[0][0])
+
+
+def test_margins_are_a_fraction_of_a_standard_error_and_one():
+    assert 0 < IMPROVEMENT_ERRORS < KEPT_ERRORS == 1.0
+
+
+def test_without_noise_it_is_classic_early_stopping():
+    # Zero standard error: the best epoch is kept, and `patience` epochs after it stop.
+    values = [1.0, 0.8, 0.7, 0.75, 0.72, 0.71, 0.9, 0.6]
+    ran, kept, weight = _run(values, [0.0] * len(values))
+    assert (ran, kept, weight) == (6, 2, 2.0)
+
+
+def test_a_dip_within_the_noise_neither_resets_patience_nor_pins_the_weights():
+    # Epoch 1 dips by less than a quarter standard error: no improvement, so the fit
+    # stops 3 epochs after epoch 0; every epoch is within one error of the best, so
+    # the latest (the most trained) is kept.
+    values = [1.0, 0.98, 0.99, 1.01, 0.5]
+    ran, kept, weight = _run(values, [0.1] * len(values))
+    assert (ran, kept, weight) == (4, 3, 3.0)
+
+
+def test_a_rise_past_the_noise_is_not_kept():
+    values = [1.0, 0.5, 0.56, 0.8, 0.9]
+    ran, kept, _ = _run(values, [0.1] * len(values))
+    assert ran == 5 and kept == 2  # 0.56 is within 0.1 of 0.5; 0.8 and 0.9 are not
+
+
+def test_slow_steady_improvement_keeps_going():
+    # Each epoch gains 0.01 against an error of 0.1: no single step counts, but three
+    # steps add up to more than a quarter error over the last improvement.
+    values = [1.0 - 0.01 * i for i in range(30)]
+    ran, _, _ = _run(values, [0.1] * 30, patience=3)
+    assert ran == 30
+
+
+def test_min_delta_adds_to_the_margin():
+    values = [1.0, 0.9, 0.8, 0.7, 0.6]
+    # Only epoch 0 beats the last improvement by more than 0.25: two epochs later it stops.
+    assert _run(values, [0.0] * 5, patience=2, min_delta=0.25)[0] == 3
+
+
+def test_without_early_stopping_every_epoch_is_kept():
+    values = [1.0, 2.0, 3.0]
+    assert _run(values, [0.0] * 3, early_stopping=False) == (3, -1, 2.0)
