@@ -1,8 +1,10 @@
-"""Helpers shared by the benchmark scripts: data loading, the scikit-learn MLP
-adapter and the machine description.
+"""Helpers shared by the benchmark scripts: data loading (Pima, the benchmark
+tables), the scikit-learn MLP adapter and its search, timing a search, and the
+machine description.
 
-Nothing here imports TensorFlow (``compare.py``'s parent process and
-``search_speed.py``'s scikit-learn search must run without it). The scripts
+Importing this module imports no TensorFlow (``compare.py``'s parent process
+and the scikit-learn searches of ``search_speed.py`` and ``search_budget.py``
+must run without it); only :func:`start_tensorflow` does. The scripts
 import this module by name (``from _common import ...``): running
 ``python benchmarks/SCRIPT.py`` puts ``benchmarks/`` first on ``sys.path``,
 and joblib's worker processes receive the parent's ``sys.path``.
@@ -13,7 +15,10 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -41,6 +46,86 @@ def load_data(path: str | Path | None) -> tuple[np.ndarray, np.ndarray, str]:
         return X, y, "breast cancer (sklearn)"
     X, y = load_pima(path)
     return X, y, f"Pima ({Path(path).name})"
+
+
+# The tables of search_budget.py: name -> (file in the data folder or None, target
+# column, positive class, description). Imbalanced ones are scored by balanced accuracy.
+TABLES = {
+    "breast_cancer": (None, None, None, "scikit-learn's load_breast_cancer"),
+    "pima": ("pima-indians-diabetes.csv", None, None, "Pima Indians diabetes"),
+    "hmda": ("hmda.csv", "deny", "yes", "AER::HMDA mortgage denials"),
+    "oj": ("oj.csv", "Purchase", "MM", "ISLR::OJ orange juice purchases"),
+    "generated": (None, None, None, "make_classification, 5,000 x 20, 15% positive"),
+}
+IMBALANCED = ("hmda", "generated")
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@dataclass
+class Table:
+    """One benchmark table: its features (array or DataFrame), 0/1 target and columns."""
+
+    name: str
+    description: str
+    X: Any
+    y: np.ndarray
+    categorical: list[str] = field(default_factory=list)
+
+    @property
+    def imbalanced(self) -> bool:
+        return self.name in IMBALANCED
+
+    @property
+    def scoring(self) -> str | None:
+        """The searches' scoring: balanced accuracy on imbalanced tables, else their default."""
+        return "balanced_accuracy" if self.imbalanced else None
+
+    @property
+    def metric(self) -> str:
+        return "balanced accuracy" if self.imbalanced else "accuracy"
+
+    def preprocessor(self):
+        """StandardScaler; with categoricals, scaled numerics beside one-hot categoricals."""
+        from sklearn.compose import ColumnTransformer
+        from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+        if not self.categorical:
+            return StandardScaler()
+        numeric = [c for c in self.X.columns if c not in self.categorical]
+        return ColumnTransformer([
+            ("numeric", StandardScaler(), numeric),
+            ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+             self.categorical),
+        ])
+
+
+def load_table(name: str, data_dir: str | Path = DEFAULT_DATA_DIR) -> Table:
+    """The table ``name`` of :data:`TABLES`; FileNotFoundError when its CSV is missing.
+
+    CSVs with a header (hmda, oj) come as DataFrames: their non-numeric columns
+    are the categoricals, their target becomes 1 for the positive class, 0 else.
+    """
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    filename, target, positive, description = TABLES[name]
+    if name == "breast_cancer":
+        X, y = load_breast_cancer(return_X_y=True)
+        return Table(name, description, X, y)
+    if name == "generated":
+        X, y = make_classification(n_samples=5000, n_features=20, n_informative=10,
+                                   weights=[0.85], random_state=0)
+        return Table(name, description, X, y)
+    path = Path(data_dir) / filename
+    if not path.is_file():
+        raise FileNotFoundError(f"no {filename} in {data_dir}")
+    if target is None:
+        X, y = load_pima(path)
+        return Table(name, description, X, y)
+    frame = pd.read_csv(path)
+    y = (frame.pop(target).astype(str) == positive).to_numpy(dtype=int)
+    categorical = list(frame.select_dtypes(exclude="number").columns)
+    return Table(name, description, frame, y, categorical)
 
 
 # -- the scikit-learn MLP adapter --------------------------------------------------------
@@ -104,6 +189,104 @@ class DepthWidthMLP(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         return self.mlp_.predict_proba(X)
+
+
+def sklearn_search(n_iter: int, cv: int, preprocessor=None, scoring=None, search_cls=None):
+    """The scikit-learn contender's ``BayesSearchCV``, as every search benchmark runs it.
+
+    ``make_pipeline(preprocessor, DepthWidthMLP(batch_size=32, max_iter=100,
+    early_stopping=True, random_state=0))`` (default preprocessor
+    ``StandardScaler()``), :func:`depth_width_space`, ``random_state=0``,
+    ``n_jobs=1``. ``search_cls`` defaults to ``skopt.BayesSearchCV``.
+    """
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from skopt import BayesSearchCV
+
+    pipe = make_pipeline(preprocessor if preprocessor is not None else StandardScaler(),
+                         DepthWidthMLP(batch_size=32, max_iter=100, early_stopping=True,
+                                       random_state=0))
+    return (search_cls or BayesSearchCV)(pipe, depth_width_space(), n_iter=n_iter, cv=cv,
+                                         scoring=scoring, random_state=0)
+
+
+def epochs_run(estimator) -> int:
+    """Epochs a fitted MLP ran: skoptnn's ``n_epochs_``, scikit-learn's ``n_iter_``."""
+    if hasattr(estimator, "n_epochs_"):
+        return int(estimator.n_epochs_)
+    return int(getattr(estimator, "mlp_", estimator).n_iter_)
+
+
+class EpochRecorder:
+    """A scorer giving the pipeline's own score (accuracy) that notes the epochs run.
+
+    Pass as ``scoring`` of a search with ``n_jobs=1``: ``epochs`` then lists the
+    epochs each CV fit ran (the final estimator's, by :func:`epochs_run`), for
+    searches that do not report them in ``cv_results_``.
+    """
+
+    def __init__(self) -> None:
+        self.epochs: list[int] = []
+
+    def __call__(self, estimator, X, y) -> float:
+        self.epochs.append(epochs_run(estimator[-1]))
+        return float(estimator.score(X, y))
+
+
+def search_columns(search) -> dict:
+    """What a pruning search adds to ``cv_results_``, None where a column is absent.
+
+    ``pruned``: candidates pruned; ``mean_epochs``: epochs run, mean over every
+    CV fit (``mean_n_epochs`` averages each candidate's folds); ``pruned_epoch``:
+    median epoch at which the pruned candidates stopped.
+    """
+    results = search.cv_results_
+    pruned = results.get("pruned")
+    epochs = results.get("mean_n_epochs")
+    pruned_epoch = results.get("pruned_epoch")
+    out = {"pruned": None, "mean_epochs": None, "pruned_epoch": None}
+    if pruned is not None:
+        pruned = np.asarray(pruned, dtype=bool)
+        out["pruned"] = int(pruned.sum())
+        if pruned_epoch is not None and pruned.any():
+            values = np.asarray(pruned_epoch, dtype=float)[pruned]
+            values = values[np.isfinite(values)]
+            out["pruned_epoch"] = float(np.median(values)) if len(values) else None
+    if epochs is not None:
+        out["mean_epochs"] = float(np.nanmean(np.asarray(epochs, dtype=float)))
+    return out
+
+
+# -- timing a search -------------------------------------------------------------------
+def start_tensorflow() -> str:
+    """Import skoptnn and TensorFlow and run one operation; the folder skoptnn came from.
+
+    The benchmarks call it before the clock starts: no search pays TensorFlow's
+    import and start-up. skoptnn's import comes first: it sizes TensorFlow's
+    thread pools, which must happen before the first operation.
+    """
+    import importlib
+
+    import skoptnn
+    from skoptnn import OptimizedMLPClassifier  # noqa: F401 (imports TensorFlow)
+
+    tf = importlib.import_module("tensorflow")
+    (tf.constant(1.0) + 1.0).numpy()
+    return str(Path(skoptnn.__file__).parent)
+
+
+def timed_search(search, X, y, **fit_params) -> tuple[float, float]:
+    """Wall and CPU seconds (all threads) of ``search.fit``, with one BLAS thread.
+
+    One BLAS thread, as ``skoptnn tune`` does: scikit-optimize's Gaussian
+    process is thousands of tiny BLAS calls.
+    """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        search.fit(X, y, **fit_params)
+        return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 # -- report ------------------------------------------------------------------------------

@@ -48,7 +48,18 @@ median over ``--repeats`` runs is reported:
     ``OptimizedMLPClassifier(n_layers=3, units=64, early_stopping=True,
     random_state=0)`` with the package's other defaults (100 epochs at most,
     patience 10) on all rows, with the folds of (b): accuracy and the
-    ``n_epochs_`` of each fold's estimator (run once; it is deterministic).
+    ``n_epochs_`` of each fold's estimator (run once; it is deterministic);
+(j) time per training step (one mini-batch of 32 rows), skoptnn against
+    scikit-learn's ``MLPClassifier``, for 2x64, 4x80 and 8x128 ReLU networks
+    (Adam, learning rate 0.001) on the scaled training split: each fits
+    exactly 20 epochs, early stopping off, after one warm-up fit per network;
+    time per step = median fit time (of at most 3 fits, to keep it cheap) /
+    (20 * ceil(rows / 32)) (both take the last, partial batch), so each
+    fit's fixed cost is spread over its steps. Both run with one BLAS thread
+    (``threadpoolctl``), as the search benchmarks run every search: with
+    OpenBLAS' default two threads on a busy 2-core machine, MLPClassifier's
+    8x128 steps were 10-40x slower, a figure of the machine's load, not of
+    the estimator (skoptnn's TensorFlow does not use OpenBLAS).
 
 (f) also lists the epochs each contender ran (``n_epochs_``; scikit-learn's
 ``n_iter_``; the length of scikeras' history) and its best epoch (0-based:
@@ -84,6 +95,7 @@ from sklearn.model_selection import (
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skoptnn import OptimizedMLPClassifier
 from skoptnn._keras import KerasClassifier, keras, tf  # imports TF quietly
@@ -97,6 +109,8 @@ N_BATCH_CALLS = 30  # milliseconds per call: more calls than --repeats for a sta
 SCALE_SHAPE = (1_000_000, 50)
 SCALE_BATCH = 256
 NEW_ARCH_WARM_UP = (2, 32)  # (h): (n_layers, units) of the warm-up fit
+STEP_SHAPES = ((2, 64), (4, 80), (8, 128))  # (j): (n_layers, units)
+STEP_EPOCHS, STEP_REPEATS = 20, 3
 
 
 # -- data and contenders -------------------------------------------------------
@@ -338,7 +352,40 @@ def run(path: str | None, repeats: int) -> str:
                   f"{0.6 * max_epochs:g} of {max_epochs}", mean_epochs < 0.6 * max_epochs,
                   f"{mean_epochs:.1f}"))
 
+    # (j) time per training step at batch 32, deeper and wider networks.
+    rows += per_step(X_tr, y_tr, repeats)
+
     return report(name, len(X_tr), repeats, rows, goals)
+
+
+def per_step(X_tr, y_tr, repeats: int) -> list[tuple[str, str, dict[str, float]]]:
+    """(j) seconds per mini-batch step of skoptnn and MLPClassifier, one row per network."""
+    X_scaled = StandardScaler().fit_transform(X_tr)
+    steps = STEP_EPOCHS * -(-len(X_scaled) // BATCH)
+    rows = []
+    for n_layers, units in STEP_SHAPES:
+        hidden = (units,) * n_layers
+        makers = {
+            "skoptnn": lambda h=hidden: skoptnn_mlp(hidden_layer_sizes=h, epochs=STEP_EPOCHS,
+                                                    early_stopping=False),
+            "sklearn MLP": lambda h=hidden: sklearn_mlp(
+                hidden_layer_sizes=h, max_iter=STEP_EPOCHS, n_iter_no_change=STEP_EPOCHS + 1,
+                early_stopping=False),
+        }
+        times = {}
+        for label, make in makers.items():
+            with threadpool_limits(1, user_api="blas"):
+                make().fit(X_scaled, y_tr)  # warm-up
+                times[label] = median_time(lambda m=make: m().fit(X_scaled, y_tr),
+                                           min(repeats, STEP_REPEATS)) / steps
+        print(f"(j) {n_layers}x{units}, one step of batch {BATCH}: "
+              + ", ".join(f"{k} {v * 1e3:.3f} ms" for k, v in times.items())
+              + f"; MLPClassifier/skoptnn {times['sklearn MLP'] / times['skoptnn']:.2f}x",
+              flush=True)
+        rows.append((f"(j) one training step, batch {BATCH}, {n_layers}x{units} "
+                     f"({len(X_scaled)} rows x {STEP_EPOCHS} epochs = {steps} steps)", "ms",
+                     times))
+    return rows
 
 
 def epochs_run(est) -> str:

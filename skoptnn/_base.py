@@ -176,7 +176,8 @@ class _MLPMixin:
         pruning : PruningSchedule, default=None
             Set by :class:`~skoptnn.ResumableBayesSearchCV` to stop a
             candidate that cannot win: after each of its rung epochs, a fit
-            whose best validation score so far is below the rung's threshold
+            whose best validation score so far (the classifier's validation
+            loss, the regressor's validation MAE) is below the rung's threshold
             stops and keeps its best weights (``pruned_epoch_`` says when).
             Only with ``early_stopping=True``, whose validation split it
             watches; ignored otherwise.

@@ -22,13 +22,18 @@ from typing import Any
 import numpy as np
 
 FORMAT = "skoptnn-search-checkpoint"
-VERSION = 1
+# 2: defaults-first and pruning (their settings in the fingerprint, each split's
+# "pruning" record). Version 1 files still load, as searches with both off.
+VERSION = 2
+_READABLE = (1, 2)
+_V1_SETTINGS = {"defaults_first": False, "prune": False}
 
 # Parameters that change how a search runs, not what it finds.
 _IGNORED_PARAMS = frozenset({"verbose", "n_jobs", "pre_dispatch", "memory"})
-# The per-split records of scikit-learn's _fit_and_score that cv_results_ is built from.
+# The per-split records of scikit-learn's _fit_and_score that cv_results_ is built from,
+# and how far the fit got when the search prunes (see _search_pruning.strip_extras).
 _OUT_KEYS = ("fit_error", "test_scores", "train_scores", "n_test_samples", "fit_time",
-             "score_time")
+             "score_time", "pruning")
 
 
 class CheckpointMismatch(ValueError):
@@ -219,13 +224,15 @@ class Checkpoint:
     ``trials`` holds one dict per finished trial, in evaluation order:
     ``subspace`` (index into the search spaces), ``step`` (trials asked for
     together share it), ``x`` (the point), ``y`` (the value told to the
-    optimizer: minus the score) and ``out`` (scikit-learn's per-split records).
+    optimizer: minus the score) and ``out`` (scikit-learn's per-split records,
+    with a ``pruning`` entry when the search prunes).
     """
 
     path: Path | None  # None: kept in memory only
     fingerprint: dict[str, Any]
     random_state: list  # numpy's legacy MT19937 state when the search started
     trials: list[dict] = field(default_factory=list)
+    version: int = VERSION  # of the file it was read from; saved as VERSION
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Checkpoint | None:
@@ -243,10 +250,14 @@ class Checkpoint:
         if not ok:
             raise ValueError(f"checkpoint={str(path)!r} is not a search checkpoint written "
                              "by skoptnn; pass another path, or resume=False to overwrite it.")
-        if data.get("version") != VERSION:
-            raise ValueError(f"checkpoint={str(path)!r} has format version "
-                             f"{data.get('version')}; this skoptnn reads version {VERSION}.")
-        return cls(path, data["fingerprint"], data["random_state"], data["trials"])
+        version = data.get("version")
+        if version not in _READABLE:
+            raise ValueError(f"checkpoint={str(path)!r} has format version {version}; this "
+                             f"skoptnn reads versions {', '.join(map(str, _READABLE))}.")
+        fingerprint = data["fingerprint"]
+        if version == 1:  # written before these settings existed: both were off
+            fingerprint = {**_V1_SETTINGS, **fingerprint}
+        return cls(path, fingerprint, data["random_state"], data["trials"], version)
 
     def save(self) -> None:
         """Write the checkpoint atomically: a kill leaves the previous one whole."""

@@ -141,6 +141,13 @@ def _build_parser() -> argparse.ArgumentParser:
                       help=f"continue the search saved in --output's {CHECKPOINT} (after a "
                            "kill, a time budget or to raise --n-iter) instead of starting over; "
                            "refused if the data file or a setting differs")
+    tune.add_argument("--no-prune", action="store_true",
+                      help="train every configuration to the end; by default a fit stops "
+                           "when its best validation score is below the median of earlier "
+                           "configurations' at the same epoch (checked after 8, 16, 32 and 64 "
+                           "epochs)")
+    tune.add_argument("--no-defaults-first", action="store_true",
+                      help="do not try the model's default configuration as the first one")
 
     predict = commands.add_parser(
         "predict",
@@ -486,13 +493,18 @@ def _settings(args: argparse.Namespace, task: str, scoring: str, cv: int, epochs
         "data": data, "--target": args.target or "target", "--no-header": args.no_header,
         "--task": task, "--scoring": scoring, "--cv": cv, "--test-size": args.test_size,
         "--random-state": args.random_state, "--epochs": epochs,
+        "--no-prune": args.no_prune, "--no-defaults-first": args.no_defaults_first,
     }
+
+
+# A settings file without these flags comes from a tune that had neither feature.
+_ADDED_FLAGS = {"--no-prune": True, "--no-defaults-first": True}
 
 
 def _settings_differences(saved: dict, now: dict, data_path: str | None) -> list[str]:
     found = []
     for key, value in now.items():
-        before = saved.get(key)
+        before = saved.get(key, _ADDED_FLAGS.get(key))
         if before == value:
             continue
         if key == "data":
@@ -645,6 +657,8 @@ def _make_search(X_train, task, args, n_iter, splitter, scoring, epochs, out):
         random_state=args.random_state,
         checkpoint=out / CHECKPOINT,
         resume=args.resume,
+        defaults_first=not args.no_defaults_first,
+        prune=not args.no_prune,
     )
 
 

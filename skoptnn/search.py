@@ -6,9 +6,10 @@ None imports TensorFlow: they only read what the search reports.
 
 from __future__ import annotations
 
+import numbers
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from numbers import Integral
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from skopt import BayesSearchCV
+from skopt.space import Categorical, Integer, Real
 from skopt.utils import dimensions_aslist, eval_callbacks, point_asdict
 
-from . import _resume
+from . import _resume, _search_pruning
+from ._pruning import PruningSchedule
 
 __all__ = ["ProgressCallback", "ResumableBayesSearchCV", "trials_dataframe"]
+
+
+# What ResumableBayesSearchCV adds to cv_results_ when it prunes.
+_PRUNING_COLUMNS = ("pruned", "pruned_epoch", "mean_n_epochs")
 
 
 def _strip_prefixes(names: list[str]) -> dict[str, str]:
@@ -54,9 +61,11 @@ def trials_dataframe(
     -------
     trials : pandas.DataFrame
         Columns ``rank``, ``mean_test_score``, ``std_test_score``,
-        ``mean_fit_time``, then one column per searched parameter. The index
-        ``trial`` is the evaluation order (0 for the first). Rows are sorted by
-        rank; failed fits (NaN scores) come last.
+        ``mean_fit_time``, then, for a :class:`ResumableBayesSearchCV` that
+        pruned, ``pruned``, ``pruned_epoch`` and ``mean_n_epochs``, then one
+        column per searched parameter. The index ``trial`` is the evaluation
+        order (0 for the first). Rows are sorted by rank; failed fits (NaN
+        scores) come last.
 
     Raises
     ------
@@ -103,6 +112,7 @@ def trials_dataframe(
             "mean_test_score": np.asarray(results[f"mean_test_{metric}"], dtype=float),
             "std_test_score": np.asarray(results[f"std_test_{metric}"], dtype=float),
             "mean_fit_time": np.asarray(results["mean_fit_time"], dtype=float),
+            **{name: np.asarray(results[name]) for name in _PRUNING_COLUMNS if name in results},
         }
     )
     trials = pd.concat([scores, params], axis=1)
@@ -225,12 +235,18 @@ class ResumableBayesSearchCV(BayesSearchCV):
     whenever the fits themselves are reproducible (a fixed ``random_state``
     everywhere).
 
+    By default the first trial of each search space is the estimator's own
+    configuration (``defaults_first``), and fits that cannot win stop early
+    (``prune``; see Notes).
+
     The checkpoint is JSON, so reading it runs no code. A checkpoint written
     for other data (``X``, ``y``, ``groups``, fit parameters) or other
     settings (the estimator's parameters, the search spaces, ``cv``,
     ``scoring``, ``refit``, ``optimizer_kwargs``, ``n_points``,
-    ``error_score``, ``return_train_score``, ``random_state``) is refused
-    with a ``ValueError`` listing what differs. ``n_iter`` may differ: a
+    ``error_score``, ``return_train_score``, ``random_state``,
+    ``defaults_first``, pruning) is refused with a ``ValueError`` listing
+    what differs. A checkpoint of skoptnn before defaults-first and pruning
+    resumes with ``defaults_first=False, prune=False``. ``n_iter`` may differ: a
     larger one extends a finished search, a smaller one uses the first
     ``n_iter`` finished trials.
 
@@ -246,12 +262,36 @@ error_score, return_train_score
     resume : bool, default=True
         Continue from ``checkpoint`` when it exists. False starts a new search
         and overwrites it.
+    defaults_first : bool, default=True
+        Make the first trial of each search space the estimator's own
+        configuration, projected into the space: a searched parameter keeps
+        the estimator's value (``estimator.get_params()``) if the dimension
+        holds it; an out-of-range number is clipped to the bounds; anything
+        else (None, a value that is not a category) is drawn at random as the
+        optimizer would, reproducibly from ``random_state``. It counts towards
+        ``n_iter`` and is told to the optimizer as any trial, so the search
+        never ends below the defaults' cross-validated score.
+    prune : bool, default=True
+        Stop hopeless fits early (median pruning, see Notes). Needs an
+        estimator whose ``fit`` takes ``pruning``, as skoptnn's estimators do
+        (or a Pipeline ending in one), fitted with ``early_stopping=True``
+        (pruning watches the validation split it holds out); with any other
+        estimator it is silently off.
+    prune_rungs : tuple of int, default=(4, 8, 16, 32, 64)
+        Epoch counts after which a fit compares its best validation score so
+        far with the threshold.
 
     Attributes
     ----------
     n_resumed_trials_ : int
         Trials of the last ``fit`` read from the checkpoint instead of run.
-    cv_results_, best_estimator_, best_score_, best_params_, best_index_, \
+    cv_results_ : dict of numpy arrays
+        As for :class:`skopt.BayesSearchCV`; when pruning is on, also
+        ``pruned`` (bool: a fold of the trial was pruned), ``pruned_epoch``
+        (the smallest epoch a fold was pruned at, NaN if none) and
+        ``mean_n_epochs`` (epochs run, mean over folds). Pruned trials rank
+        after every unpruned one.
+    best_estimator_, best_score_, best_params_, best_index_, \
 optimizer_results_, optimizers_
         As for :class:`skopt.BayesSearchCV`, covering every trial.
 
@@ -276,6 +316,23 @@ optimizer_results_, optimizers_
     other points than the checkpoint holds (another scikit-optimize version,
     say), a warning says so and the search continues from the saved trials.
 
+    Pruning works by rounds: a round is the ``n_points`` trials asked for
+    together (the defaults-first trial is a round of its own). Before each
+    round, the threshold at each rung from the second on is the median of
+    the best-so-far validation scores there (mean over folds) of the trials
+    finished in earlier rounds, once 5 of them have one; there is none at
+    the first rung, where slow starters still look poor. A trial pruned at a
+    rung has no value at later rungs; one that early stopping ended sooner
+    keeps its final best. Trials in flight never count, so ``n_jobs``,
+    ``n_points`` and resuming prune exactly as a serial, uninterrupted search
+    with the same rounds. A pruned trial's score is the one its fit reached,
+    and that is what the optimizer is told; but it ranks after every
+    unpruned trial, so it is never ``best_index_``, unless every trial was
+    pruned (the first round never is, so only an estimator that prunes
+    itself can cause that; the ranks are then by score). Pruning is off with
+    scikit-learn's metadata routing enabled, or when ``fit`` is given a
+    ``pruning`` parameter itself.
+
     Examples
     --------
     >>> import os, tempfile
@@ -290,6 +347,11 @@ optimizer_results_, optimizers_
     ...                                 n_iter=3, cv=3, random_state=0, checkpoint=path)
     >>> len(search.fit(X, y).cv_results_["params"])
     3
+
+    The first trial was the estimator's own configuration:
+
+    >>> dict(search.cv_results_["params"][0])
+    {'C': 1.0}
 
     Fitting again with a larger ``n_iter`` (or after a crash) runs only the
     trials the checkpoint lacks:
@@ -319,6 +381,9 @@ optimizer_results_, optimizers_
         return_train_score: bool = False,
         checkpoint: str | Path | None = None,
         resume: bool = True,
+        defaults_first: bool = True,
+        prune: bool = True,
+        prune_rungs: Sequence[int] = (4, 8, 16, 32, 64),
     ) -> None:
         super().__init__(
             estimator, search_spaces, optimizer_kwargs=optimizer_kwargs, n_iter=n_iter,
@@ -329,6 +394,9 @@ optimizer_results_, optimizers_
         )
         self.checkpoint = checkpoint
         self.resume = resume
+        self.defaults_first = defaults_first
+        self.prune = prune
+        self.prune_rungs = prune_rungs
 
     # -- fit -------------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, groups: Any = None, callback: Any = None,
@@ -345,18 +413,48 @@ optimizer_results_, optimizers_
         self : ResumableBayesSearchCV
             The fitted search.
         """
-        self._state = self._open_checkpoint(X, y, groups, fit_params)
-        self._old_params, self._old_out = self._resumed_results()
-        self.n_resumed_trials_ = len(self._old_params)
+        self._schedule, key = self._pruning_schedule(fit_params)
         try:
+            self._state = self._open_checkpoint(X, y, groups, fit_params)
+            self._old_params, self._old_out = self._resumed_results()
+            self.n_resumed_trials_ = len(self._old_params)
             if self._old_params and self._every_trial_done():
                 return self._fit_from_checkpoint(X, y, **fit_params)
-            return super().fit(X, y, groups=groups, callback=callback, **fit_params)
+            if self._schedule is None:
+                return super().fit(X, y, groups=groups, callback=callback, **fit_params)
+            self._wrap_scorers = True
+            # One schedule for every fit: _run_search sets its thresholds between rounds.
+            super().fit(X, y, groups=groups, callback=callback,
+                        **{**fit_params, key: self._schedule})
+            self.scorer_ = _search_pruning.unwrap_scorer(self.scorer_)  # for score()
+            return self
         finally:
             # Plain data only: a fitted search pickles and clones as BayesSearchCV's does.
-            del self._state, self._old_params, self._old_out
-            self.__dict__.pop("_session_out", None)
-            self.__dict__.pop("_session_n_splits", None)
+            for name in ("_state", "_old_params", "_old_out", "_schedule", "_session_out",
+                         "_session_n_splits", "_wrap_scorers"):
+                self.__dict__.pop(name, None)
+
+    def _pruning_schedule(self, fit_params: dict) -> tuple[PruningSchedule | None, str | None]:
+        """The schedule the fits share and the fit parameter taking it; (None, None): off."""
+        import sklearn
+
+        if not self.prune:
+            return None, None
+        schedule = PruningSchedule(self.prune_rungs)  # checks the rungs
+        key = _search_pruning.pruning_fit_param(self.estimator)
+        # With metadata routing, the estimator would have to request "pruning" itself.
+        if (key is None or key in fit_params
+                or sklearn.get_config().get("enable_metadata_routing", False)):
+            return None, None
+        return schedule, key
+
+    def _get_scorers(self) -> tuple[Any, str]:
+        # BaseSearchCV.fit calls this first, for the scorers every fit is scored with:
+        # that call (only) gets the scorer that also reports how far each fit got.
+        scorers, refit_metric = super()._get_scorers()
+        if self.__dict__.pop("_wrap_scorers", False):
+            scorers = _search_pruning.wrap_scorer(scorers, self._schedule.rungs)
+        return scorers, refit_metric
 
     def _subspaces(self) -> list[tuple[dict, int]]:
         spaces = self.search_spaces
@@ -373,6 +471,9 @@ optimizer_results_, optimizers_
             # Without each subspace's n_iter: a resume may ask for more trials.
             "search_space": self._describe_spaces(),
             "constructor fit_params": describe(self.fit_params),
+            "defaults_first": describe(self.defaults_first),
+            # Whether pruning is on, not the schedule, whose thresholds change as it runs.
+            "prune": False if self._schedule is None else list(self._schedule.rungs),
             **{name: describe(getattr(self, name)) for name in (
                 "cv", "scoring", "refit", "optimizer_kwargs", "n_points", "error_score",
                 "return_train_score", "random_state")},
@@ -400,10 +501,14 @@ optimizer_results_, optimizers_
             return _resume.Checkpoint(path, fingerprint, start)
         differ = _resume.differences(state.fingerprint, fingerprint)
         if differ:
+            older = ""
+            if state.version < 2 and any(d.startswith(("defaults_first", "prune")) for d in differ):
+                older = (" It was written by an older skoptnn, which had neither: pass "
+                         "defaults_first=False, prune=False to resume it.")
             raise _resume.CheckpointMismatch(
                 f"checkpoint={str(path)!r} holds a search of other data or settings; "
                 f"these differ: {'; '.join(differ)}. Pass resume=False to start over "
-                "(overwriting it), or another checkpoint path.", differ)
+                f"(overwriting it), or another checkpoint path.{older}", differ)
         # A smaller n_iter than the checkpoint's trials: the first n_iter of them.
         keep, counts = [], {}
         subspaces = self._subspaces()
@@ -445,8 +550,13 @@ optimizer_results_, optimizers_
             optimizer = self.optimizers_[i]
             result, n_left = self._replay(i, optimizer), n_iter - state.count(i)
             while n_left > 0:
-                n_points = min(n_left, self.n_points)
-                result, score_name = self._step(space, optimizer, score_name,
+                self._set_thresholds()
+                if self.defaults_first and state.count(i) == 0:
+                    # skopt's _step, with the defaults for the point it asks for.
+                    asking, n_points = _Proposing(optimizer, self._defaults_point(i)), 1
+                else:
+                    asking, n_points = optimizer, min(n_left, self.n_points)
+                result, score_name = self._step(space, asking, score_name,
                                                 evaluate_candidates, n_points=n_points)
                 n_left -= n_points
                 self._record(i, step, optimizer, n_points)
@@ -454,6 +564,26 @@ optimizer_results_, optimizers_
                 if eval_callbacks(self._callbacks, result):
                     break
             self._optim_results.append(result)
+        if self._schedule is not None:  # the refit on all the data is never pruned
+            self._schedule.thresholds = (float("nan"),) * len(self._schedule.rungs)
+
+    def _set_thresholds(self) -> None:
+        # From the trials of earlier rounds only (all of them are in the checkpoint's
+        # list, resumed ones too): a round prunes as in a serial, uninterrupted search.
+        if self._schedule is not None:
+            self._schedule.thresholds = _search_pruning.thresholds(
+                [trial["out"] for trial in self._state.trials], len(self._schedule.rungs))
+
+    def _defaults_point(self, subspace: int) -> list:
+        """The estimator's own configuration as a point of one subspace."""
+        space = self._subspaces()[subspace][0]
+        # Its own random state, derived from the search's start, so that drawing a
+        # value leaves the optimizer's draws as they were.
+        seed = self._state.rng().randint(np.iinfo(np.int32).max)
+        rng = np.random.RandomState([seed, subspace])
+        params = self.estimator.get_params(deep=True)
+        return [_project(params.get(name, _MISSING), dim, rng)
+                for name, dim in zip(sorted(space), dimensions_aslist(space), strict=True)]
 
     def _score_name(self) -> str | None:
         # As skopt's _run_search: a callable scoring's name is known after a trial.
@@ -468,7 +598,10 @@ optimizer_results_, optimizers_
         result = None
         dimensions = optimizer.space.dimensions
         for n, batch in enumerate(self._state.steps(subspace)):
-            asked = optimizer.ask(n_points=len(batch))  # draws from the random state as then
+            if n == 0 and self.defaults_first:
+                asked = [self._defaults_point(subspace)]  # told, never asked
+            else:
+                asked = optimizer.ask(n_points=len(batch))  # draws from the random state as then
             points = [_resume.decode_point(t["x"], dimensions) for t in batch]
             if not _same_points(asked, points):
                 warnings.warn(
@@ -480,10 +613,18 @@ optimizer_results_, optimizers_
         return result
 
     def _format_results(self, candidate_params, n_splits, out, more_results=None):
+        if self._schedule is not None:
+            for record in out:  # in place: BaseSearchCV.fit reads multimetric_ off them
+                _search_pruning.strip_extras(record)
         # This fit's trials come after the checkpoint's: cv_results_ covers both.
         self._session_out, self._session_n_splits = out, n_splits
-        return super()._format_results(self._old_params + list(candidate_params), n_splits,
-                                       self._old_out + list(out), more_results)
+        records = self._old_out + list(out)
+        results = super()._format_results(
+            self._old_params + list(candidate_params), n_splits,
+            [{k: v for k, v in r.items() if k != "pruning"} for r in records], more_results)
+        if self._schedule is not None:
+            _search_pruning.add_columns(results, records, n_splits)
+        return results
 
     def _record(self, subspace: int, step: int, optimizer: Any, n_points: int) -> None:
         """Add the trials just told to the optimizer to the checkpoint, and save it."""
@@ -537,6 +678,46 @@ optimizer_results_, optimizers_
         self.cv_results_ = results
         self.n_splits_ = n_splits
         return self
+
+
+class _Proposing:
+    """An optimizer whose ``ask`` returns a given point, and that tells the real one."""
+
+    def __init__(self, optimizer: Any, point: list) -> None:
+        self.optimizer, self.point = optimizer, point
+
+    def ask(self, n_points: int = 1) -> list:
+        return [list(self.point)]
+
+    def tell(self, x: list, y: list) -> Any:
+        return self.optimizer.tell(x, y)
+
+
+_MISSING = object()  # a searched name the estimator has no parameter for
+
+
+def _project(value: Any, dimension: Any, rng: np.random.RandomState) -> Any:
+    """``value`` as a point of ``dimension``: kept, clipped, or drawn as the optimizer would."""
+    if isinstance(dimension, Categorical):
+        for category in dimension.categories:
+            if _same(category, value):
+                return category
+    elif (isinstance(dimension, (Integer, Real)) and isinstance(value, numbers.Real)
+          and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)):
+        value = min(max(value, dimension.low), dimension.high)
+        return int(round(value)) if isinstance(dimension, Integer) else float(value)
+    drawn = dimension.rvs(n_samples=1, random_state=rng)[0]
+    return drawn.item() if isinstance(drawn, np.generic) else drawn
+
+
+def _same(category: Any, value: Any) -> bool:
+    # True is not the category 1, nor 1.0 the category True.
+    if isinstance(category, (bool, np.bool_)) != isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        return bool(category == value)
+    except (TypeError, ValueError):  # e.g. an array compared with a string
+        return False
 
 
 def _same_points(asked: list, saved: list) -> bool:

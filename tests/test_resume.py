@@ -74,6 +74,7 @@ def test_an_interrupted_search_resumes_to_the_uninterrupted_result(data, tmp_pat
     assert resumed.n_resumed_trials_ == 5
     assert len(FITS) == 7 * 3 + 1  # the 7 new trials' folds and the refit: nothing rerun
     a, b = full.cv_results_, resumed.cv_results_
+    assert a["params"][0] == {"alpha": 1.0, "fit_intercept": True}  # Ridge's defaults first
     assert b["params"] == a["params"]
     np.testing.assert_array_equal(b["mean_test_score"], a["mean_test_score"])
     np.testing.assert_array_equal(b["rank_test_score"], a["rank_test_score"])
@@ -83,6 +84,35 @@ def test_an_interrupted_search_resumes_to_the_uninterrupted_result(data, tmp_pat
     assert json.loads(path.read_text())["trials"][:5] == saved
     np.testing.assert_array_equal(b["mean_fit_time"][:5],
                                   [np.mean([r["fit_time"] for r in t["out"]]) for t in saved])
+
+
+def test_each_subspace_starts_from_the_defaults_and_resumes(data, tmp_path):
+    X, y = data
+    spaces = [(SPACE, 3), ({"alpha": Real(5.0, 10.0), "solver": Categorical(["svd", "lsqr"])}, 3)]
+
+    def search(path):
+        return ResumableBayesSearchCV(CountingRidge(), spaces, cv=3, random_state=0,
+                                      checkpoint=path)
+
+    full = search(tmp_path / "full.json").fit(X, y)
+    params = full.cv_results_["params"]
+    assert params[0] == {"alpha": 1.0, "fit_intercept": True}
+    # alpha=1 clipped to the bounds; solver="auto" is no category: drawn.
+    assert params[3]["alpha"] == 5.0 and params[3]["solver"] in ("svd", "lsqr")
+    assert [len(o.Xi) for o in full.optimizers_] == [3, 3]
+    path = tmp_path / "part.json"
+
+    def after_the_second_defaults(result):
+        if result.space.dimensions[-1].name == "solver":
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        search(path).fit(X, y, callback=after_the_second_defaults)
+    resumed = search(path).fit(X, y)
+    assert resumed.n_resumed_trials_ == 4
+    assert resumed.cv_results_["params"] == params
+    np.testing.assert_array_equal(resumed.cv_results_["mean_test_score"],
+                                  full.cv_results_["mean_test_score"])
 
 
 def test_every_trial_in_the_checkpoint_refits_only(data, tmp_path):

@@ -1,0 +1,324 @@
+"""ResumableBayesSearchCV's defaults-first trial and its pruning of hopeless fits.
+
+The estimator here is a stand-in that follows skoptnn's pruning contract (see
+skoptnn/_pruning.py) with a validation curve set by its parameters, so that
+which trial is pruned, and where, can be worked out by hand; its fits are
+instant.
+"""
+
+import json
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import Ridge
+from sklearn.metrics import make_scorer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from skopt.space import Categorical, Integer, Real
+
+from skoptnn import ResumableBayesSearchCV
+from skoptnn._pruning import PruningSchedule
+from skoptnn.search import trials_dataframe
+
+RUNGS = (2, 4, 8)
+EPOCHS = 10
+FITS = []
+
+
+class Curve(BaseEstimator):
+    """Validation accuracy ``quality * e / (e + 3)`` after epoch ``e``; pruned as skoptnn's are.
+
+    ``self_prune`` stops at the first rung whatever the threshold, as no
+    search would; ``fail`` makes the fit on the second fold's training rows raise.
+    """
+
+    _metric = "accuracy"
+
+    def __init__(self, quality=0.5, epochs=EPOCHS, kind=None, self_prune=False, fail=False):
+        self.quality = quality
+        self.epochs = epochs
+        self.kind = kind
+        self.self_prune = self_prune
+        self.fail = fail
+
+    def fit(self, X, y=None, pruning=None):
+        FITS.append(pruning)
+        if self.fail and X[0, 0] == 0:
+            raise ValueError("this configuration fails")
+        self.pruned_epoch_ = None
+        history = []
+        for epoch in range(1, self.epochs + 1):
+            history.append(self.quality * epoch / (epoch + 3))
+            if pruning is None or epoch not in pruning.rungs:
+                continue
+            threshold = pruning.thresholds[pruning.rungs.index(epoch)]
+            if self.self_prune or max(history) < threshold:
+                self.pruned_epoch_ = epoch
+                break
+        # The classifier's pruning watches the validation loss: lower is better.
+        self.history_ = {"loss": [0.0] * len(history), "val_loss": [-h for h in history]}
+        self.n_epochs_ = len(history)
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+    def score(self, X, y=None):
+        return -min(self.history_["val_loss"])  # the best weights are kept
+
+
+X, Y = np.arange(40.0).reshape(20, 2), np.zeros(20)
+SPACE = {"quality": Real(0.1, 1.0)}
+
+
+class Interrupt(Exception):
+    """Stands for a kill: raised by a callback after some trials."""
+
+
+def _interrupt_after(n):
+    def callback(result):
+        if len(result.x_iters) >= n:
+            raise Interrupt
+    return callback
+
+
+def _search(estimator=None, space=SPACE, n_iter=12, **kwargs):
+    kwargs = {"cv": 2, "random_state": 0, "prune_rungs": RUNGS, **kwargs}
+    return ResumableBayesSearchCV(Curve() if estimator is None else estimator, space,
+                                  n_iter=n_iter, **kwargs)
+
+
+def _rounds(n_iter, n_points):
+    """The size of each round: the defaults alone, then batches of n_points."""
+    sizes, left = [1], n_iter - 1
+    while left > 0:
+        sizes.append(min(n_points, left))
+        left -= sizes[-1]
+    return sizes
+
+
+def _expected_pruned_epochs(qualities, sizes):
+    """The median rule worked out directly on the curves, round by round."""
+    epochs = np.arange(1, EPOCHS + 1)
+    finished, pruned_at = [], []  # per finished trial: its value at each rung
+    start = 0
+    for size in sizes:
+        values = np.array(finished).reshape(-1, len(RUNGS))
+        thresholds = [np.nan] + [
+            np.median(values[np.isfinite(values[:, i]), i])
+            if np.isfinite(values[:, i]).sum() >= 5 else np.nan
+            for i in range(1, len(RUNGS))
+        ]
+        for q in qualities[start:start + size]:
+            curve = q * epochs / (epochs + 3)
+            stop = next((r for r, t in zip(RUNGS, thresholds, strict=True) if curve[r - 1] < t),
+                        None)
+            pruned_at.append(stop)
+            finished.append([curve[min(r, EPOCHS) - 1] if stop is None or r <= stop else np.nan
+                             for r in RUNGS])
+        start += size
+    return pruned_at
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread():
+    # The Gaussian process's many tiny BLAS calls run ~3x faster on one thread.
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+# -- defaults first -------------------------------------------------------------------
+def test_the_first_trial_is_the_estimators_own_configuration():
+    space = {"quality": Real(0.1, 1.0), "epochs": Integer(2, 8), "kind": Categorical(["lo", "hi"])}
+    # In range: kept; out of range: clipped; None: drawn.
+    search = _search(Curve(quality=0.3, epochs=50, kind=None), space, n_iter=3).fit(X, Y)
+    first = search.cv_results_["params"][0]
+    assert first["quality"] == 0.3 and first["epochs"] == 8 and first["kind"] in ("lo", "hi")
+    assert len(search.cv_results_["params"]) == 3  # counts towards n_iter
+    optimizer = search.optimizers_[0]
+    assert len(optimizer.Xi) == 3 and optimizer.Xi[0] == [8, first["kind"], 0.3]
+    assert optimizer.yi[0] == -search.cv_results_["mean_test_score"][0]
+    # The draw is reproducible; a category the estimator has is kept.
+    again = _search(Curve(quality=0.3, epochs=50, kind=None), space, n_iter=1).fit(X, Y)
+    assert again.cv_results_["params"] == [first]  # n_iter=1: the defaults alone
+    low = _search(Curve(quality=0.01, epochs=2, kind="hi"), space, n_iter=1).fit(X, Y)
+    assert low.cv_results_["params"] == [{"quality": 0.1, "epochs": 2, "kind": "hi"}]
+    # Each subspace starts from the defaults.
+    two = _search(Curve(quality=0.3), [(SPACE, 2), ({"epochs": Integer(2, 8)}, 2)]).fit(X, Y)
+    assert two.cv_results_["params"][0] == {"quality": 0.3}
+    assert two.cv_results_["params"][2] == {"epochs": 8}
+    off = _search(Curve(quality=0.3), n_iter=2, defaults_first=False).fit(X, Y)
+    assert off.cv_results_["params"][0] != {"quality": 0.3}
+
+
+# -- pruning --------------------------------------------------------------------------
+@pytest.mark.parametrize("n_points", [1, 2])
+def test_a_hopeless_trial_is_pruned_by_earlier_rounds(n_points):
+    from joblib import parallel_backend
+
+    FITS.clear()
+    # Threads share the one schedule: its thresholds change only between rounds.
+    with parallel_backend("threading"):
+        search = _search(n_points=n_points, n_jobs=2).fit(X, Y)
+    results = search.cv_results_
+    qualities = [p["quality"] for p in results["params"]]
+    expected = _expected_pruned_epochs(qualities, _rounds(12, n_points))
+    pruned = results["pruned"]
+    assert pruned.sum() >= 2, "too easy a test: nothing was pruned"
+    assert list(pruned) == [e is not None for e in expected]
+    np.testing.assert_array_equal(results["pruned_epoch"],
+                                  [np.nan if e is None else e for e in expected])
+    assert not pruned[:5].any()  # no threshold before 5 trials are finished
+    # Honest scores: what the pruned fit reached, and that is what the optimizer was told.
+    q, e = np.array(qualities), np.where(pruned, results["pruned_epoch"], EPOCHS)
+    np.testing.assert_allclose(results["mean_test_score"], q * e / (e + 3))
+    np.testing.assert_array_equal(results["mean_n_epochs"], e)
+    np.testing.assert_array_equal(search.optimizers_[0].yi, -results["mean_test_score"])
+    # Pruned trials rank after every unpruned one, so none is best.
+    assert results["rank_test_score"][pruned].min() > results["rank_test_score"][~pruned].max()
+    assert not pruned[search.best_index_]
+    assert search.best_score_ == results["mean_test_score"][~pruned].max()
+    # One schedule for all fits, never pruning the refit.
+    assert all(isinstance(s, PruningSchedule) for s in FITS) and len({id(s) for s in FITS}) == 1
+    assert np.isnan(FITS[-1].thresholds).all()
+    trials = trials_dataframe(search)
+    assert list(trials.columns[:7]) == ["rank", "mean_test_score", "std_test_score",
+                                        "mean_fit_time", "pruned", "pruned_epoch",
+                                        "mean_n_epochs"]
+    assert not trials["pruned"].iloc[0] and trials["pruned"].iloc[-1]
+    assert search.score(X, Y) == search.best_estimator_.score(X, Y)  # the user's scorer again
+
+
+def test_a_killed_pruning_search_resumes_as_if_never_stopped(tmp_path):
+    pipe = Pipeline([("scale", StandardScaler()), ("curve", Curve())])
+    space = {"curve__quality": Real(0.1, 1.0)}
+
+    def search(path):
+        return _search(pipe, space, n_iter=12, n_points=2, checkpoint=path)
+
+    full = search(tmp_path / "full.json").fit(X, Y)
+    path = tmp_path / "part.json"
+    with pytest.raises(Interrupt):
+        search(path).fit(X, Y, callback=_interrupt_after(7))
+    saved = json.loads(path.read_text())["trials"]
+    assert len(saved) == 7 and saved[0]["out"][0]["pruning"]["rungs"][0] > 0
+    FITS.clear()
+    resumed = search(path).fit(X, Y)
+    assert resumed.n_resumed_trials_ == 7 and len(FITS) == 5 * 2 + 1  # nothing rerun
+    done = search(path).fit(X, Y)  # every trial in the checkpoint: rebuilt from it
+    a = full.cv_results_
+    assert a["pruned"].any()
+    for b in (resumed.cv_results_, done.cv_results_):
+        assert b["params"] == a["params"]
+        for key in ("mean_test_score", "rank_test_score", "pruned", "pruned_epoch",
+                    "mean_n_epochs"):
+            np.testing.assert_array_equal(b[key], a[key])
+    assert resumed.best_index_ == done.best_index_ == full.best_index_
+
+
+def test_multimetric_callable_scoring_and_train_scores_keep_working():
+    def reached(est, X, y):
+        return est.score(X, y)
+
+    scoring = {"reached": make_scorer(lambda y, p: 0.0), "best": reached}
+    search = _search(scoring=scoring, refit="best", return_train_score=True).fit(X, Y)
+    results = search.cv_results_
+    assert results["pruned"].any() and not results["pruned"][search.best_index_]
+    assert {"mean_train_best", "rank_test_reached", "split1_test_best"} <= set(results)
+    assert not any("skoptnn" in key for key in results)
+    assert search.multimetric_ and set(search.scorer_) == {"reached", "best"}
+    assert search.score(X, Y) == search.best_estimator_.score(X, Y)
+    trials = trials_dataframe(search, metric="reached")
+    assert trials["pruned"].sum() == results["pruned"].sum()
+
+    one = _search(scoring=reached, return_train_score=True).fit(X, Y)
+    assert one.cv_results_["pruned"].any() and not one.multimetric_
+    np.testing.assert_array_equal(one.cv_results_["mean_test_score"],
+                                  one.cv_results_["mean_train_score"])
+
+
+def test_failed_fits_are_scored_as_error_score():
+    space = {**SPACE, "fail": Categorical([False, True])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # scikit-learn's failed-fit warnings
+        # Not NaN: scikit-optimize's Gaussian process cannot be told NaN.
+        search = _search(space=space, error_score=0.0).fit(X, Y)
+    results = search.cv_results_
+    failed = np.array([p["fail"] for p in results["params"]])
+    assert failed.any() and (results["split1_test_score"][failed] == 0).all()
+    # Epochs of the fits that ran; no threshold from a trial with a failed fold.
+    assert np.isfinite(results["mean_n_epochs"]).all()
+    assert not failed[search.best_index_]
+
+
+def test_when_every_trial_was_pruned_the_best_score_wins():
+    # Only an estimator that prunes itself can get there: the first round runs unpruned.
+    search = _search(Curve(self_prune=True), n_iter=4).fit(X, Y)
+    results = search.cv_results_
+    assert results["pruned"].all() and (results["pruned_epoch"] == RUNGS[0]).all()
+    assert search.best_index_ == np.argmax(results["mean_test_score"])
+    assert list(results["rank_test_score"]) == list(
+        4 - np.argsort(np.argsort(results["mean_test_score"])))
+
+
+def test_pruning_is_off_without_an_estimator_that_takes_it():
+    FITS.clear()
+    plain = _search(prune=False, n_iter=3).fit(X, Y)
+    assert FITS == [None] * (3 * 2 + 1) and "pruned" not in plain.cv_results_
+    assert list(trials_dataframe(plain).columns[4:]) == ["quality"]
+    ridge = ResumableBayesSearchCV(Ridge(), {"alpha": Real(0.1, 10.0)}, n_iter=2, cv=2,
+                                   random_state=0).fit(X, Y)
+    assert "pruned" not in ridge.cv_results_
+    with pytest.raises(ValueError, match="rungs must be ascending"):
+        _search(prune_rungs=(4, 2)).fit(X, Y)
+
+
+def test_skoptnn_fits_are_pruned():
+    from sklearn.datasets import make_classification
+
+    from skoptnn import OptimizedMLPClassifier
+
+    X, y = make_classification(n_samples=200, n_features=6, n_informative=4, random_state=0)
+    model = OptimizedMLPClassifier(epochs=6, early_stopping=True, units=8, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()), ("mlp", model)])
+    space = {"mlp__learning_rate": Real(1e-4, 1e-1, prior="log-uniform")}
+    search = ResumableBayesSearchCV(pipe, space, n_iter=9, cv=2, random_state=0,
+                                    prune_rungs=(1, 2, 4)).fit(X, y)
+    results = search.cv_results_
+    pruned = results["pruned"]
+    assert pruned[5:].any() and not pruned[:5].any()
+    assert set(results["pruned_epoch"][pruned]) <= {2, 4}  # no threshold at the first rung
+    assert (results["mean_n_epochs"][pruned] < 6).all()
+    assert not pruned[search.best_index_]
+    assert search.best_estimator_[-1].pruned_epoch_ is None  # the refit ran to the end
+
+
+# -- checkpoints ----------------------------------------------------------------------
+def test_a_checkpoint_from_before_pruning_resumes_with_both_off(tmp_path):
+    path = tmp_path / "old.json"
+    with pytest.raises(Interrupt):
+        _search(n_iter=4, checkpoint=path, defaults_first=False, prune=False).fit(
+            X, Y, callback=_interrupt_after(2))
+    # What skoptnn wrote before version 2: no such settings, no pruning records.
+    data = json.loads(path.read_text())
+    assert data["version"] == 2
+    data["version"] = 1
+    del data["fingerprint"]["defaults_first"], data["fingerprint"]["prune"]
+    path.write_text(json.dumps(data))
+
+    with pytest.raises(ValueError, match=r"defaults_first \(False in the checkpoint, True now\)"
+                                         r".*prune \(False in the checkpoint, \[2, 4, 8\] now\)"
+                                         r".*older skoptnn.*defaults_first=False, prune=False"):
+        _search(n_iter=4, checkpoint=path).fit(X, Y)
+    resumed = _search(n_iter=4, checkpoint=path, defaults_first=False, prune=False).fit(X, Y)
+    assert resumed.n_resumed_trials_ == 2 and len(resumed.cv_results_["params"]) == 4
+    assert json.loads(path.read_text())["version"] == 2
+
+    data["version"] = 99
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="format version 99; this skoptnn reads versions 1, 2"):
+        _search(checkpoint=path).fit(X, Y)
