@@ -212,6 +212,18 @@ def test_early_stopping_stops_on_plateau_and_restores_best(binary_data):
     np.testing.assert_allclose(cut.predict_proba(X), est.predict_proba(X), atol=1e-6)
 
 
+def test_a_fit_that_does_not_learn_stops_after_patience(binary_data):
+    # A learning rate far too small: the validation loss creeps down by much less than
+    # its noise, which the old rule (any decrease counts) would have followed to the
+    # epoch limit.
+    X, y = binary_data
+    est = OptimizedMLPClassifier(**{**SMALL, "epochs": 200, "early_stopping": True,
+                                    "patience": 5, "learning_rate": 1e-6}).fit(X, y)
+    val_loss = est.history_["val_loss"]
+    assert np.all(np.diff(val_loss) < 0)  # it did improve, every epoch, a little
+    assert est.n_epochs_ == 1 + 5
+
+
 def test_early_stopping_on_accuracy(binary_data):
     X, y = binary_data
     est = OptimizedMLPClassifier(
