@@ -34,7 +34,7 @@ from ._keras_model import build_model, read_params, read_state
 from ._optimizers import OPTIMIZERS, default_learning_rate
 from ._params import INITIALIZERS
 from ._persist import from_plain, to_plain
-from ._pruning import PruningSchedule
+from ._pruning import PruningSchedule, fold_key
 from ._spec import NetworkSpec, TrainSpec
 from ._trainer import EarlyStopping, fit
 
@@ -173,14 +173,14 @@ class _MLPMixin:
             weights matter; rows of weight 0 are left out. For the per-sample
             L1/L2 penalty a row counts as its weight divided by the median
             non-zero weight.
-        pruning : PruningSchedule, default=None
-            Set by :class:`~skoptnn.ResumableBayesSearchCV` to stop a
-            candidate that cannot win: after each of its rung epochs, a fit
-            whose best validation score so far (the classifier's validation
-            loss, the regressor's validation MAE) is below the rung's threshold
-            stops and keeps its best weights (``pruned_epoch_`` says when).
-            Only with ``early_stopping=True``, whose validation split it
-            watches; ignored otherwise.
+        pruning : object, default=None
+            Set by :class:`~skoptnn.ResumableBayesSearchCV` (not by hand) to
+            stop a candidate that cannot win: after each of its rung epochs, a
+            fit whose best validation loss (the regressor's: MAE) so far is
+            worse than the threshold earlier candidates set for the same fold
+            stops, keeping the weights early stopping would
+            (``pruned_epoch_`` says when). Only with ``early_stopping=True``,
+            whose validation split it watches; ignored otherwise.
 
         Returns
         -------
@@ -188,8 +188,8 @@ class _MLPMixin:
             The fitted estimator.
         """
         if pruning is not None and not isinstance(pruning, PruningSchedule):
-            raise TypeError("pruning must be a skoptnn PruningSchedule (set by "
-                            f"ResumableBayesSearchCV) or None; got {type(pruning).__name__}.")
+            raise TypeError("pruning is set by skoptnn's ResumableBayesSearchCV (a "
+                            f"PruningSchedule) or None; got {type(pruning).__name__}.")
         return self._guarded(self._fit, X, y, sample_weight, pruning=pruning)
 
     def _guarded(self, train, *args, **kwargs):
@@ -260,11 +260,24 @@ class _MLPMixin:
             seed = previous["seed"]
 
         early_stopping = None if incremental else self._early_stopping()
+        if pruning is not None and early_stopping is not None:
+            # This fold's own thresholds: folds differ in level (see _pruning).
+            self._fold_key = fold_key(X, y_encoded)
+            pruning = PruningSchedule(pruning.rungs, pruning.thresholds_for(self._fold_key))
+        else:
+            pruning = None
+            self.__dict__.pop("_fold_key", None)
         validation = None
+        monitor = None
         if early_stopping is not None:
             X, y_encoded, sample_weight, validation = self._split_validation(
                 X, y_encoded, y, sample_weight, seed
             )
+            # Early stopping's references go on only over the same validation rows.
+            validation_key = fold_key(*validation[:2])
+            if previous is not None and previous["monitor"] is not None:
+                if previous["monitor"]["validation"] == validation_key:
+                    monitor = tuple(previous["monitor"]["references"])
         # Weights count as copies of a row, relative to a typical (the median) row so
         # that only their ratios matter and one tiny weight cannot switch the
         # penalty off: the penalty's number of training samples.
@@ -282,10 +295,11 @@ class _MLPMixin:
             epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
             shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
             verbose=self.verbose, monitor_gradients=self.monitor_gradients,
-            pruning=pruning if early_stopping is not None else None,
+            pruning=pruning,
             **({} if previous is None else {
                 "start": previous["params"], "optimizer_state": previous["optimizer_state"],
-                "first_epoch": previous["n_epochs"], "start_epoch": previous["best_epoch"]}),
+                "first_epoch": previous["n_epochs"], "start_epoch": previous["best_epoch"],
+                "references": monitor}),
         )
         if result.diverged_epoch is not None:
             kept = (f"the weights of epoch {result.kept_epoch}" if result.kept_epoch
@@ -328,8 +342,27 @@ class _MLPMixin:
         self.n_epochs_ = (0 if previous is None else previous["n_epochs"]) + result.n_epochs
         self.best_epoch_ = result.best_epoch
         self.pruned_epoch_ = result.pruned_epoch
+        self._monitor = (None if result.monitor is None else
+                         {"validation": validation_key, "references": list(result.monitor)})
         self._spec = spec
         return self
+
+    def _search_defaults(self) -> dict:
+        """What the parameters that default to None mean, as values a search space holds.
+
+        A search that starts from the estimator's own configuration (see
+        ``ResumableBayesSearchCV(defaults_first=True)``) reads these instead of
+        drawing the None ones at random: ``learning_rate=None`` is the
+        optimizer's Keras default, and no clipping is an infinite threshold
+        (the space's largest).
+        """
+        out: dict = {}
+        if self.learning_rate is None and self.optimizer in OPTIMIZERS:
+            out["learning_rate"] = default_learning_rate(self.optimizer)
+        for name in ("clipnorm", "clipvalue"):
+            if getattr(self, name) is None:
+                out[name] = float("inf")
+        return out
 
     def _fitted_state(self) -> dict:
         """What continued training starts from: the current weights and optimizer state."""
@@ -340,6 +373,8 @@ class _MLPMixin:
             optimizer_state = optimizer_state if model_state is None else model_state
         return {"spec": self._spec, "params": params, "optimizer_state": optimizer_state,
                 "seed": self._seed, "n_epochs": self.n_epochs_, "history": self.history_,
+                # Early stopping's references, unless model_ trained on (as best_epoch).
+                "monitor": self.__dict__.get("_monitor") if model is None else None,
                 # Whose weights these are: the restored best epoch's, unless model_
                 # trained on (then, as for a fit without early stopping, the last's).
                 "best_epoch": self.best_epoch_ if model is None else None}

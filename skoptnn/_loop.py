@@ -86,12 +86,13 @@ def _evaluate(net, loss, output_activation, metric, params: Params, x, y, w):
     return value, score, value_error, score_error
 
 
-def evaluate(key: tuple, params: Params, x, y, w) -> tuple[float, float]:
-    """:func:`make_loop`'s validation row for ``params``, computed eagerly (no trace)."""
+def evaluate(key: tuple, params: Params, x, y, w) -> tuple[float, float, float, float]:
+    """:func:`make_loop`'s validation loss and metric for ``params`` and their standard
+    errors, computed eagerly (no trace)."""
     _, net, loss, output_activation, metric = _network_and_loss(dict(key))
     params = tf.nest.map_structure(tf.convert_to_tensor, params)
-    value, score, _, _ = _evaluate(net, loss, output_activation, metric, params, x, y, w)
-    return float(value), float(score)
+    out = _evaluate(net, loss, output_activation, metric, params, x, y, w)
+    return tuple(float(t) for t in out)
 
 
 def make_loop(key: tuple) -> Callable:

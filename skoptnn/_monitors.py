@@ -8,11 +8,14 @@ Early stopping judges the monitored validation value against its noise, the
 standard error of a mean over so few rows: on a small validation split an
 epoch's dip or rise of a fraction of that error says nothing. So an epoch
 counts as an improvement (and resets ``patience``) only when it beats the
-value of the last improvement by more than ``IMPROVEMENT_ERRORS`` standard
-errors (so a slow but steady learner still improves now and then), and the weights kept
-are those of the latest epoch within ``KEPT_ERRORS`` standard errors of the
-best: among the epochs the validation data cannot tell apart, the most
-trained. Both margins shrink as the validation split grows.
+value of the last improvement by more than ``IMPROVEMENT_ERRORS`` of that
+value's standard errors (so a slow but steady learner still improves now and
+then), and the weights kept are those of the latest epoch within
+``KEPT_ERRORS`` of the best value's standard errors: among the epochs that
+the validation rows measure as equally good, the most trained. The errors
+are those of the reference values, not of the epoch judged, so one wildly
+wrong validation row cannot widen its own margin. Both margins shrink as the
+validation split grows.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ class FitState(NamedTuple):
     optimizer: tuple  # an _optimizers.OptimizerState
     kept: Params
     best: tf.Tensor  # best monitored value, signed so that lower is better
+    best_error: tf.Tensor  # its standard error
     anchor: tf.Tensor  # the value at the last improvement, which the next must beat
+    anchor_error: tf.Tensor  # its standard error
     best_epoch: tf.Tensor  # int32: the kept epoch (early stopping), -1 before any
     wait: tf.Tensor  # int32: epochs since the last improvement
     epoch: tf.Tensor  # int32: epochs run so far
@@ -61,17 +66,23 @@ def end_of_epoch(state: FitState, params: Params, optimizer, row, error, cfg) ->
 
     ``error`` is the standard error of the monitored value. A non-finite epoch
     puts the kept weights back and stops. Otherwise, with early stopping, an
-    epoch improves when it beats the last improvement's value by more than ``min_delta``
-    plus ``IMPROVEMENT_ERRORS`` standard errors, and ``patience`` epochs
-    without one stop the fit; its weights are kept when it is within
-    ``KEPT_ERRORS`` standard errors of the best so far. Without early stopping
-    every finite epoch is kept.
+    epoch improves when it beats the last improvement's value by more than
+    ``min_delta`` plus ``IMPROVEMENT_ERRORS`` of its standard errors, and
+    ``patience`` epochs without one stop the fit; its weights are kept when
+    it is within ``KEPT_ERRORS`` of the best value's standard errors. A
+    non-finite monitored value is neither kept nor an improvement. Without
+    early stopping every finite epoch is kept.
     """
     finite = is_finite(params, row[0])
     value = cfg.sign * row[cfg.monitor]
-    improved = finite & (value < state.anchor - cfg.min_delta - IMPROVEMENT_ERRORS * error)
-    best = tf.where(finite & cfg.early_stopping, tf.minimum(state.best, value), state.best)
-    keep = finite & (~cfg.early_stopping | (value - KEPT_ERRORS * error <= best))
+    judged = finite & cfg.early_stopping & tf.math.is_finite(value)
+    improved = judged & (
+        value < state.anchor - cfg.min_delta - IMPROVEMENT_ERRORS * state.anchor_error)
+    new_best = judged & (value < state.best)
+    best = tf.where(new_best, value, state.best)
+    best_error = tf.where(new_best, error, state.best_error)
+    keep = finite & (~cfg.early_stopping
+                     | (judged & (value - best <= KEPT_ERRORS * best_error)))
     recorded = keep & cfg.early_stopping
     wait = tf.where(improved | (finite & ~cfg.early_stopping), 0, state.wait + 1)
     return FitState(
@@ -79,7 +90,9 @@ def end_of_epoch(state: FitState, params: Params, optimizer, row, error, cfg) ->
         optimizer=optimizer,
         kept=_select(keep, params, state.kept),
         best=best,
+        best_error=best_error,
         anchor=tf.where(improved, value, state.anchor),
+        anchor_error=tf.where(improved, error, state.anchor_error),
         best_epoch=tf.where(recorded, state.epoch, state.best_epoch),
         wait=wait,
         epoch=state.epoch + 1,

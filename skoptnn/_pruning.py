@@ -7,7 +7,10 @@ finished candidates) and the estimators' ``fit`` (which checks them):
 - ``rungs``: epoch counts of this fit call (1-based, ascending) after which
   the fit checks its score;
 - ``thresholds``: one per rung, the score the fit must have reached by then to
-  go on; NaN means no check at that rung.
+  go on; NaN means no check at that rung;
+- ``by_fold``: thresholds for one fold only, keyed by :func:`fold_key` of the
+  data the fit gets (folds differ in level, so each is compared with the same
+  fold of earlier candidates); a fold without an entry uses ``thresholds``.
 
 The score is the best *validation* score so far of the split that
 ``early_stopping=True`` holds out, signed so that higher is better (see
@@ -16,6 +19,7 @@ The score is the best *validation* score so far of the split that
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +44,7 @@ class PruningSchedule:
 
     rungs: tuple[int, ...] = (4, 8, 16, 32, 64)
     thresholds: tuple[float, ...] = field(default=())
+    by_fold: dict[int, tuple[float, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.rungs = tuple(int(r) for r in self.rungs)
@@ -53,6 +58,24 @@ class PruningSchedule:
             )
         if any(r < 1 for r in self.rungs) or list(self.rungs) != sorted(set(self.rungs)):
             raise ValueError(f"rungs must be ascending epoch counts >= 1; got {self.rungs}.")
+
+    def thresholds_for(self, key: int) -> tuple[float, ...]:
+        """The thresholds of the fold whose :func:`fold_key` is ``key``."""
+        return tuple(self.by_fold.get(key, self.thresholds))
+
+
+def fold_key(X, y) -> int:
+    """A number naming the training data of a fit: equal data, equal key.
+
+    It travels back to the search as a float among the scores, so it fits in
+    a float's 53-bit mantissa.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    for a in (X, y):
+        a = np.ascontiguousarray(a)
+        digest.update(repr((a.shape, a.dtype.str)).encode())
+        digest.update(a.tobytes())
+    return int.from_bytes(digest.digest(), "little") >> 12
 
 
 def validation_scores(history: Mapping[str, Sequence[float]], metric: str) -> np.ndarray | None:

@@ -45,7 +45,10 @@ class FitResult:
     kept_epoch: int = 0  # after divergence: whose weights were kept (0: the initial ones)
     gradient_norms: np.ndarray | None = None  # (n_epochs, 2, n_kernels): raw, applied
     kernel_names: list[str] = field(default_factory=list)
-    pruned_epoch: int | None = None  # epochs this call ran before a pruning rung stopped it
+    pruned_epoch: int | None = None  # epochs run (from the first fit) when a rung stopped it
+    # Early stopping's references at the end (best, its error, last improvement, its
+    # error): a continued fit on the same validation rows goes on from them.
+    monitor: tuple[float, float, float, float] | None = None
 
 
 def column_names(metric: str) -> list[str]:
@@ -66,7 +69,8 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         early_stopping: EarlyStopping | None, verbose: int,
         monitor_gradients: bool = False, start: Params | None = None,
         optimizer_state: OptimizerState | None = None, first_epoch: int = 0,
-        start_epoch: int | None = None, pruning: PruningSchedule | None = None) -> FitResult:
+        start_epoch: int | None = None, pruning: PruningSchedule | None = None,
+        references: tuple[float, float, float, float] | None = None) -> FitResult:
     """Train a network of ``spec`` from the initial weights ``seed`` gives.
 
     Continued training passes ``start`` and ``optimizer_state`` (NumPy arrays of
@@ -75,11 +79,14 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     Epoch numbers in the result (``best_epoch``, ``diverged_epoch``,
     ``kept_epoch``) count from the first fit. With early stopping, ``start``
     (the weights of epoch ``start_epoch``, by default the last one) is the best
-    so far until an epoch beats it on the validation data.
+    so far until an epoch beats it on the validation data; ``references``, the
+    ``FitResult.monitor`` of the earlier fit on the same validation rows,
+    carries on its references, so that a fit in several calls keeps what one
+    call would.
 
     ``pruning`` (only with validation data) stops the fit after a rung epoch
     whose best validation score so far is below the rung's threshold; the
-    fit then ends as early stopping would, with its best weights.
+    fit then ends as early stopping would, with the weights it keeps.
     """
     check_runtime()
     network = spec.network
@@ -110,18 +117,24 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         sign=np.float32(-1.0 if HIGHER_IS_BETTER.get(monitor, False) else 1.0),
         shuffle=np.bool_(shuffle), early_stopping=np.bool_(early_stopping is not None),
     )
-    start_value, start_best, start_best_epoch = np.nan, np.float32(np.inf), -1
+    start_value, start_best_epoch = np.nan, -1
+    start_refs = (np.inf, 0.0, np.inf, 0.0)  # best, its error, anchor, its error
     key = spec.graph_key(monitor_gradients)
     if first_epoch and early_stopping is not None:
-        row = [np.nan, np.nan, *evaluate(key, start, data.x_val, data.y_val, data.w_val)]
-        start_value = row[cfg.monitor]
+        value, score, value_error, score_error = evaluate(
+            key, start, data.x_val, data.y_val, data.w_val)
+        start_value, error = (value, value_error) if cfg.monitor == 2 else (score, score_error)
         if np.isfinite(start_value):
-            start_best = np.float32(cfg.sign * start_value)
+            signed = float(cfg.sign) * start_value
+            start_refs = (signed, error, signed, error) if references is None else references
             start_best_epoch = first_epoch - 1 if start_epoch is None else start_epoch
+    refs = dict(zip(("best", "best_error", "anchor", "anchor_error"),
+                    (np.float32(v) for v in start_refs), strict=True))
     state = FitState(
-        params=start, optimizer=optimizer_state, kept=start, best=start_best, anchor=start_best,
-        best_epoch=np.int32(start_best_epoch), wait=np.int32(0), epoch=np.int32(first_epoch),
-        stopped=np.bool_(False), diverged=np.int32(-1),
+        params=start, optimizer=optimizer_state, kept=start, **refs,
+        best_epoch=np.int32(start_best_epoch),
+        wait=np.int32(0), epoch=np.int32(first_epoch), stopped=np.bool_(False),
+        diverged=np.int32(-1),
     )
     loop = compiled_loop(key, (state, data, cfg))
 
@@ -193,4 +206,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         gradient_norms=np.concatenate(norms) if monitor_gradients else None,
         kernel_names=[f"hidden_{i + 1}" for i in range(n_hidden)] + ["output"],
         pruned_epoch=pruned_epoch,
+        monitor=(tuple(float(v) for v in (state.best, state.best_error, state.anchor,
+                                          state.anchor_error))
+                 if early_stopping is not None and best >= 0 and diverged < 0 else None),
     )
