@@ -23,7 +23,8 @@ import numpy as np
 
 FORMAT = "skoptnn-search-checkpoint"
 # 2: defaults-first and pruning (their settings in the fingerprint, each split's
-# "pruning" record). Version 1 files still load, as searches with both off.
+# "pruning" record, with its fold key). Version 1 files still load, as searches with
+# both off.
 VERSION = 2
 _READABLE = (1, 2)
 _V1_SETTINGS = {"defaults_first": False, "prune": False}
@@ -225,7 +226,9 @@ class Checkpoint:
     ``subspace`` (index into the search spaces), ``step`` (trials asked for
     together share it), ``x`` (the point), ``y`` (the value told to the
     optimizer: minus the score) and ``out`` (scikit-learn's per-split records,
-    with a ``pruning`` entry when the search prunes).
+    with a ``pruning`` entry when the search prunes: the fold's key, its pruned
+    epoch, its epochs and its value at each rung, which the next rounds'
+    thresholds are computed from; see ``_search_pruning.strip_extras``).
     """
 
     path: Path | None  # None: kept in memory only

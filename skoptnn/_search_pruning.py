@@ -5,9 +5,10 @@ TensorFlow-free. :class:`skoptnn.search.ResumableBayesSearchCV` passes one
 fold, how far the fit got. Workers may be processes, and what comes back from
 scikit-learn's ``_fit_and_score`` is only the scores, so the scorer carries it:
 wrapped, it returns the user's score(s) plus a few numbers read off the fitted
-estimator (its pruned epoch, its epochs and its best validation score at each
-rung). :func:`strip_extras` moves those numbers out of the scores, into the
-record's ``"pruning"`` entry, before ``cv_results_`` is formatted.
+estimator (its fold's key, its pruned epoch, its epochs and its best validation
+score at each rung). :func:`strip_extras` moves those numbers out of the
+scores, into the record's ``"pruning"`` entry, before ``cv_results_`` is
+formatted.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _PREFIX = "__skoptnn_"
 _SCALAR = _PREFIX + "scalar"  # present when the user's scorer returned one number
 _PRUNED_EPOCH = _PREFIX + "pruned_epoch"
 _N_EPOCHS = _PREFIX + "n_epochs"
+_FOLD_KEY = _PREFIX + "fold_key"
 _RUNG = _PREFIX + "rung_"
 # A rung's threshold needs this many finished candidates with a value there (Optuna's
 # MedianPruner waits for 5 trials too).
@@ -61,10 +63,13 @@ def pruning_fit_param(estimator: Any) -> str | None:
 
 
 def fold_extras(estimator: Any, rungs: Sequence[int]) -> dict[str, float]:
-    """What a fitted fold tells the search: pruned epoch (-1: not), epochs, rung scores.
+    """What a fitted fold tells the search: fold key, pruned epoch (-1: not), epochs, rung scores.
 
-    A rung after the pruned epoch gets NaN: the fit never got there. A rung
-    after an early stop gets the final best (see :func:`best_so_far`).
+    The fold key is the estimator's ``_fold_key`` (see
+    :func:`skoptnn._pruning.fold_key`) as a float, exact below 2**52; NaN if
+    the fit had none (no schedule or no early stopping). A rung after the
+    pruned epoch gets NaN: the fit never got there. A rung after an early
+    stop gets the final best (see :func:`best_so_far`).
     """
     step, _ = final_step(estimator)
     pruned = getattr(step, "pruned_epoch_", None)
@@ -73,7 +78,9 @@ def fold_extras(estimator: Any, rungs: Sequence[int]) -> dict[str, float]:
     at_rungs = np.full(len(rungs), np.nan) if scores is None else best_so_far(scores, rungs)
     if pruned is not None:
         at_rungs[np.asarray(rungs) > pruned] = np.nan
-    extras = {_PRUNED_EPOCH: -1.0 if pruned is None else float(pruned),
+    key = getattr(step, "_fold_key", None)
+    extras = {_FOLD_KEY: np.nan if key is None else float(key),
+              _PRUNED_EPOCH: -1.0 if pruned is None else float(pruned),
               _N_EPOCHS: float(getattr(step, "n_epochs_", np.nan))}
     extras.update({f"{_RUNG}{i}": float(v) for i, v in enumerate(at_rungs)})
     return extras
@@ -131,7 +138,8 @@ def strip_extras(record: dict) -> None:
     """Move the extras of one ``_fit_and_score`` record out of its scores, in place.
 
     Afterwards the scores are the user's alone and ``record["pruning"]`` is
-    ``{"pruned_epoch", "n_epochs", "rungs"}`` or None (a failed fit or scorer).
+    ``{"fold_key", "pruned_epoch", "n_epochs", "rungs"}`` or None (a failed
+    fit or scorer). ``fold_key`` is a float, NaN if the fit had none.
     Idempotent: scikit-learn formats every record again after each round.
     """
     if "pruning" in record:
@@ -152,50 +160,78 @@ def strip_extras(record: dict) -> None:
     n_rungs = sum(k.startswith(_RUNG) for k in extras)
     pruned = float(extras[_PRUNED_EPOCH])
     record["pruning"] = {
+        "fold_key": float(extras.get(_FOLD_KEY, np.nan)),
         "pruned_epoch": None if pruned < 0 else int(pruned),
         "n_epochs": float(extras[_N_EPOCHS]),
         "rungs": [float(extras[f"{_RUNG}{i}"]) for i in range(n_rungs)],
     }
 
 
-def _rung_values(candidate: Sequence[Mapping], n_rungs: int) -> np.ndarray:
-    """A candidate's mean-over-folds best score at each rung; NaN where a fold has none."""
-    folds = [r.get("pruning") for r in candidate]
-    if not folds or any(f is None for f in folds):
-        return np.full(n_rungs, np.nan)
-    return np.mean([f["rungs"] for f in folds], axis=0)  # NaN in a fold: NaN
+def _fold_values(candidate: Sequence[Mapping], n_rungs: int) -> dict[int, np.ndarray]:
+    """A candidate's best score so far at each rung, by fold key; NaN where a fold has none.
 
-
-def thresholds(candidates: Sequence[Sequence[Mapping]], n_rungs: int) -> tuple[float, ...]:
-    """The median pruning rule over finished candidates, one threshold per rung.
-
-    ``candidates`` holds each finished candidate's per-fold records. At each
-    rung from the second on, once at least :data:`MIN_CANDIDATES` candidates
-    have a value there, the threshold is the median of their values. None at
-    the first rung: a slow start (a small learning rate, say) is no sign of a
-    poor end, and the first rung's scores are the noisiest.
+    A failed fold, or one without a key (a fit that had no schedule, a
+    checkpoint of before per-fold thresholds), gives nothing. Folds with the
+    same key (the same data) count once, as their mean.
     """
-    values = np.array([_rung_values(c, n_rungs) for c in candidates]).reshape(-1, n_rungs)
-    out = [np.nan] * n_rungs
-    for i in range(1, n_rungs):
-        finite = values[np.isfinite(values[:, i]), i]
-        if len(finite) >= MIN_CANDIDATES:
-            out[i] = float(np.median(finite))
-    return tuple(out)
+    rows: dict[int, list] = {}
+    for record in candidate:
+        fold = record.get("pruning")
+        key = np.nan if fold is None else fold.get("fold_key", np.nan)
+        if key is None or not np.isfinite(key):
+            continue
+        rows.setdefault(int(key), []).append(fold["rungs"])
+    return {key: np.array(r, dtype=float).reshape(len(r), n_rungs).mean(axis=0)
+            for key, r in rows.items()}
+
+
+def thresholds_by_fold(candidates: Sequence[Sequence[Mapping]],
+                       n_rungs: int) -> dict[int, tuple[float, ...]]:
+    """The median pruning rule over finished candidates, per fold: thresholds by fold key.
+
+    ``candidates`` holds each finished candidate's per-fold records. For each
+    fold (a key of :func:`skoptnn._pruning.fold_key`) and each rung from the
+    second on, once at least :data:`MIN_CANDIDATES` candidates have a value
+    there for that fold, the threshold is the median of their values. Per
+    fold, because folds differ in level: against a median pooled over folds,
+    a candidate's hard fold would look hopeless. None at the first rung: a
+    slow start (a small learning rate, say) is no sign of a poor end, and the
+    first rung's scores are the noisiest. Folds without any threshold are
+    left out.
+    """
+    values: dict[int, list[np.ndarray]] = {}
+    for candidate in candidates:
+        for key, row in _fold_values(candidate, n_rungs).items():
+            values.setdefault(key, []).append(row)
+    out = {}
+    for key, rows in values.items():
+        table = np.array(rows, dtype=float).reshape(len(rows), n_rungs)
+        levels = [np.nan] * n_rungs
+        for i in range(1, n_rungs):
+            finite = table[np.isfinite(table[:, i]), i]
+            if len(finite) >= MIN_CANDIDATES:
+                levels[i] = float(np.median(finite))
+        if np.isfinite(levels).any():
+            out[key] = tuple(levels)
+    return out
 
 
 def add_columns(results: dict, records: Sequence[Mapping], n_splits: int) -> None:
-    """Add ``pruned``, ``pruned_epoch`` and ``mean_n_epochs``; rank pruned candidates last.
+    """Add ``pruned``, ``pruned_epoch`` and ``mean_n_epochs``; rank by outcome, then score.
 
     ``records`` are every candidate's per-fold records, candidate by
     candidate. A candidate is pruned if any fold was; ``pruned_epoch`` is the
-    smallest pruned epoch over its folds (NaN if none).
+    smallest pruned epoch over its folds (NaN if none). It failed if any fold
+    did (a fit or scorer that raised: no pruning record). See
+    :func:`rank_by_outcome`.
     """
     n = len(results["params"])
     pruned_epoch = np.full(n, np.nan)
     n_epochs = np.full(n, np.nan)
+    failed = np.zeros(n, dtype=bool)
     for i in range(n):
         folds = [r.get("pruning") for r in records[i * n_splits:(i + 1) * n_splits]]
+        failed[i] = any(f is None for f in folds)
         folds = [f for f in folds if f is not None]
         epochs = [f["pruned_epoch"] for f in folds if f["pruned_epoch"] is not None]
         if epochs:
@@ -204,22 +240,24 @@ def add_columns(results: dict, records: Sequence[Mapping], n_splits: int) -> Non
             n_epochs[i] = np.mean([f["n_epochs"] for f in folds])
     pruned = np.isfinite(pruned_epoch)
     for key in [k for k in results if k.startswith("rank_test_")]:
-        results[key] = rank_pruned_last(results[key], pruned)
+        results[key] = rank_by_outcome(results[key], pruned, failed)
     results["pruned"] = pruned
     results["pruned_epoch"] = pruned_epoch
     results["mean_n_epochs"] = n_epochs
 
 
-def rank_pruned_last(ranks: Any, pruned: np.ndarray) -> np.ndarray:
-    """Ranks with every pruned candidate after every unpruned one, ties kept.
+def rank_by_outcome(ranks: Any, pruned: np.ndarray, failed: np.ndarray) -> np.ndarray:
+    """Ranks in three groups, each by its ranks (ties kept): succeeded, pruned, failed.
 
-    If every candidate was pruned, the ranks are unchanged.
+    A failed candidate comes last whatever its ``error_score``; a pruned one
+    (that did not fail) comes after every candidate that ran to the end, so
+    it is best only if every candidate was pruned or failed.
     """
     ranks = np.asarray(ranks)
     out = np.empty(len(ranks), dtype=np.int32)
-    kept = ~pruned
-    if kept.any():
-        out[kept] = rankdata(ranks[kept], method="min")
-    if pruned.any():
-        out[pruned] = kept.sum() + rankdata(ranks[pruned], method="min")
+    before = 0
+    for group in (~pruned & ~failed, pruned & ~failed, failed):
+        if group.any():
+            out[group] = before + rankdata(ranks[group], method="min")
+            before += int(group.sum())
     return out

@@ -10,6 +10,7 @@ import numbers
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from numbers import Integral
 from pathlib import Path
 from typing import Any
@@ -266,20 +267,28 @@ error_score, return_train_score
         Make the first trial of each search space the estimator's own
         configuration, projected into the space: a searched parameter keeps
         the estimator's value (``estimator.get_params()``) if the dimension
-        holds it; an out-of-range number is clipped to the bounds; anything
-        else (None, a value that is not a category) is drawn at random as the
-        optimizer would, reproducibly from ``random_state``. It counts towards
-        ``n_iter`` and is told to the optimizer as any trial, so the search
-        never ends below the defaults' cross-validated score.
+        holds it; an out-of-range number is clipped to the bounds. A None
+        parameter of a skoptnn estimator (the final step of a Pipeline) is
+        first read as what it stands for: ``learning_rate=None`` is the
+        optimizer's Keras default (1e-3 for Adam), and ``clipnorm=None`` or
+        ``clipvalue=None``, no clipping, is infinite, so clipped to the
+        dimension's upper bound. Anything else (None, a value that is not a
+        category) is drawn at random as the optimizer would, reproducibly from
+        ``random_state``. It counts towards ``n_iter`` and is told to the
+        optimizer as any trial, so the search never ends below that
+        configuration's cross-validated score.
     prune : bool, default=True
-        Stop hopeless fits early (median pruning, see Notes). Needs an
-        estimator whose ``fit`` takes ``pruning``, as skoptnn's estimators do
-        (or a Pipeline ending in one), fitted with ``early_stopping=True``
-        (pruning watches the validation split it holds out); with any other
-        estimator it is silently off.
-    prune_rungs : tuple of int, default=(4, 8, 16, 32, 64)
-        Epoch counts after which a fit compares its best validation score so
-        far with the threshold.
+        Stop hopeless fits early (median pruning per fold, see Notes). Needs
+        an estimator whose ``fit`` takes ``pruning``, as skoptnn's estimators
+        do (or a Pipeline ending in one), fitted with ``early_stopping=True``
+        (pruning watches the validation split it holds out). With any other
+        estimator it is silently off; with a skoptnn estimator whose
+        ``early_stopping=False`` (and not searched), ``fit`` warns and it is
+        off.
+    prune_rungs : sequence of int, default=(4, 8, 16, 32, 64)
+        Epoch counts, at least 2 and ascending, after which a fit compares
+        its best validation loss so far (the regressor's: MAE) with its
+        fold's threshold. The first rung never prunes (see Notes).
 
     Attributes
     ----------
@@ -289,8 +298,9 @@ error_score, return_train_score
         As for :class:`skopt.BayesSearchCV`; when pruning is on, also
         ``pruned`` (bool: a fold of the trial was pruned), ``pruned_epoch``
         (the smallest epoch a fold was pruned at, NaN if none) and
-        ``mean_n_epochs`` (epochs run, mean over folds). Pruned trials rank
-        after every unpruned one.
+        ``mean_n_epochs`` (epochs run, mean over folds). Trials that ran to
+        the end rank first, then pruned ones, then failed ones (a fit that
+        raised, scored ``error_score``), each group by score.
     best_estimator_, best_score_, best_params_, best_index_, \
 optimizer_results_, optimizers_
         As for :class:`skopt.BayesSearchCV`, covering every trial.
@@ -299,7 +309,8 @@ optimizer_results_, optimizers_
     ------
     ValueError
         From ``fit``, if the checkpoint was written for other data or settings,
-        or is not a checkpoint.
+        or is not a checkpoint, or if ``prune_rungs`` is not at least 2
+        ascending epoch counts >= 1 (with ``prune=True``).
 
     See Also
     --------
@@ -317,19 +328,23 @@ optimizer_results_, optimizers_
     say), a warning says so and the search continues from the saved trials.
 
     Pruning works by rounds: a round is the ``n_points`` trials asked for
-    together (the defaults-first trial is a round of its own). Before each
-    round, the threshold at each rung from the second on is the median of
-    the best-so-far validation scores there (mean over folds) of the trials
-    finished in earlier rounds, once 5 of them have one; there is none at
-    the first rung, where slow starters still look poor. A trial pruned at a
-    rung has no value at later rungs; one that early stopping ended sooner
+    together (the defaults-first trial is a round of its own). Each fit
+    watches its best validation loss so far (the classifier's cross-entropy,
+    lower is better; the regressor's validation MAE) and stops after a rung
+    where it is worse than its fold's threshold, keeping the weights early
+    stopping would keep. Thresholds are per fold, since folds differ in
+    level: before each round, the threshold of a fold at each rung from the
+    second on is the median of that fold's best-so-far values there over the
+    trials finished in earlier rounds, once 5 of them have one; there is none
+    at the first rung, where slow starters still look poor. A fold pruned at
+    a rung has no value at later rungs; one that early stopping ended sooner
     keeps its final best. Trials in flight never count, so ``n_jobs``,
     ``n_points`` and resuming prune exactly as a serial, uninterrupted search
     with the same rounds. A pruned trial's score is the one its fit reached,
-    and that is what the optimizer is told; but it ranks after every
-    unpruned trial, so it is never ``best_index_``, unless every trial was
-    pruned (the first round never is, so only an estimator that prunes
-    itself can cause that; the ranks are then by score). Pruning is off with
+    and that is what the optimizer is told; but it ranks after every trial
+    that ran to the end, so it is never ``best_index_``, unless every trial
+    was pruned or failed (the first round is never pruned, so only an
+    estimator that prunes itself can cause that). Pruning is off with
     scikit-learn's metadata routing enabled, or when ``fit`` is given a
     ``pruning`` parameter itself.
 
@@ -440,11 +455,23 @@ optimizer_results_, optimizers_
 
         if not self.prune:
             return None, None
-        schedule = PruningSchedule(self.prune_rungs)  # checks the rungs
+        schedule = PruningSchedule(_check_rungs(self.prune_rungs))
         key = _search_pruning.pruning_fit_param(self.estimator)
         # With metadata routing, the estimator would have to request "pruning" itself.
         if (key is None or key in fit_params
                 or sklearn.get_config().get("enable_metadata_routing", False)):
+            return None, None
+        step, prefix = _search_pruning.final_step(self.estimator)
+        early_stopping = getattr(step, "early_stopping", None)
+        searched = any(prefix + "early_stopping" in space for space, _ in self._subspaces())
+        if isinstance(early_stopping, (bool, np.bool_)) and not early_stopping and not searched:
+            # No fit would hold out the validation split pruning watches: every column
+            # pruning adds would be False, and the user most likely meant it to act.
+            warnings.warn(
+                f"prune=True has no effect: {type(step).__name__} has early_stopping=False, "
+                "and pruning watches the validation split of early stopping. Set "
+                "early_stopping=True (or search it), or pass prune=False.",
+                UserWarning, stacklevel=3)
             return None, None
         return schedule, key
 
@@ -565,13 +592,15 @@ optimizer_results_, optimizers_
                     break
             self._optim_results.append(result)
         if self._schedule is not None:  # the refit on all the data is never pruned
-            self._schedule.thresholds = (float("nan"),) * len(self._schedule.rungs)
+            self._schedule.by_fold = {}
 
     def _set_thresholds(self) -> None:
         # From the trials of earlier rounds only (all of them are in the checkpoint's
         # list, resumed ones too): a round prunes as in a serial, uninterrupted search.
+        # Per fold only: ``thresholds``, for a fold no earlier trial had, stay NaN, so
+        # that a fold is only ever compared with itself (see docs/pruning.md).
         if self._schedule is not None:
-            self._schedule.thresholds = _search_pruning.thresholds(
+            self._schedule.by_fold = _search_pruning.thresholds_by_fold(
                 [trial["out"] for trial in self._state.trials], len(self._schedule.rungs))
 
     def _defaults_point(self, subspace: int) -> list:
@@ -582,6 +611,13 @@ optimizer_results_, optimizers_
         seed = self._state.rng().randint(np.iinfo(np.int32).max)
         rng = np.random.RandomState([seed, subspace])
         params = self.estimator.get_params(deep=True)
+        # What skoptnn's None parameters stand for (learning_rate=None: the optimizer's
+        # default), so that they are the estimator's own values, not random ones.
+        step, prefix = _search_pruning.final_step(self.estimator)
+        meanings = getattr(step, "_search_defaults", None)
+        for name, value in (meanings() if callable(meanings) else {}).items():
+            if params.get(prefix + name, _MISSING) is None:
+                params[prefix + name] = value
         return [_project(params.get(name, _MISSING), dim, rng)
                 for name, dim in zip(sorted(space), dimensions_aslist(space), strict=True)]
 
@@ -696,14 +732,35 @@ class _Proposing:
 _MISSING = object()  # a searched name the estimator has no parameter for
 
 
+def _check_rungs(rungs: Any) -> tuple[int, ...]:
+    """``prune_rungs`` as a tuple of ints, or a ValueError saying what it must be."""
+    try:
+        values = tuple(rungs)
+    except TypeError:
+        values = ()
+    # Two at least: the first rung never prunes (see _search_pruning.thresholds_by_fold).
+    ok = (len(values) >= 2
+          and all(isinstance(r, Integral) and not isinstance(r, bool) and r >= 1 for r in values)
+          and all(a < b for a, b in pairwise(values)))
+    if not ok:
+        raise ValueError(
+            "prune_rungs must be at least 2 ascending epoch counts >= 1 (the first rung "
+            f"never prunes), such as (4, 8, 16, 32, 64); got {rungs!r}.")
+    return tuple(int(r) for r in values)
+
+
 def _project(value: Any, dimension: Any, rng: np.random.RandomState) -> Any:
-    """``value`` as a point of ``dimension``: kept, clipped, or drawn as the optimizer would."""
+    """``value`` as a point of ``dimension``: kept, clipped, or drawn as the optimizer would.
+
+    An infinite number is clipped too (no clipping, ``clipnorm=inf``, is the
+    largest threshold the dimension has); NaN is drawn.
+    """
     if isinstance(dimension, Categorical):
         for category in dimension.categories:
             if _same(category, value):
                 return category
     elif (isinstance(dimension, (Integer, Real)) and isinstance(value, numbers.Real)
-          and not isinstance(value, (bool, np.bool_)) and np.isfinite(value)):
+          and not isinstance(value, (bool, np.bool_)) and not np.isnan(value)):
         value = min(max(value, dimension.low), dimension.high)
         return int(round(value)) if isinstance(dimension, Integer) else float(value)
     drawn = dimension.rvs(n_samples=1, random_state=rng)[0]

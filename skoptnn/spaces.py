@@ -106,7 +106,12 @@ def _build(
     include = None if include is None else list(include)
     exclude = None if exclude is None else list(exclude)
     extra = {name: _as_dimension(name, value) for name, value in overrides.items()}
-    known = set(defaults) | set(extra)
+    # The presets' dimensions the default space leaves out (kernel_initializer) stay
+    # known names, so that code written when the default spaces searched them runs on:
+    # excluding one changes nothing, including one adds the preset's dimension.
+    optional = {name: dim for name, dim in _preset_dimensions().items()
+                if name not in defaults and name not in extra}
+    known = set(defaults) | set(extra) | set(optional)
     for label, names in (("include", include), ("exclude", exclude)):
         unknown = sorted(set(names or ()) - known)
         if unknown:
@@ -114,10 +119,10 @@ def _build(
                 f"Unknown dimension name(s) in {label}: {', '.join(unknown)}. "
                 f"Known names: {', '.join(sorted(known))}."
             )
-    keep = set(known if include is None else include) - set(exclude or ())
+    keep = set(set(defaults) | set(extra) if include is None else include) - set(exclude or ())
     # Defaults first, in their documented order, then new dimensions, so the
     # dict reads like the table in the docstring.
-    merged = {**defaults, **extra}
+    merged = {**defaults, **optional, **extra}
     if prefix and not prefix.endswith("__"):
         prefix += "__"  # a step name alone is the common mistake
     space = {}
@@ -155,8 +160,12 @@ def classifier_space(
     6); the initializer stays "auto" (the right one for each activation). The
     :data:`PRESETS` that tune one aspect at a time search the guide's full
     choices: every optimizer, learning rates from 1e-4 to 0.1, seven
-    initializers, batches from 16 and depth to 10. ``include`` can name
-    them too (``classifier_space(include=[...], kernel_initializer=[...])``).
+    initializers, batches from 16 and depth to 10.
+
+    ``kernel_initializer``, which earlier versions searched by default, is
+    still a known name: ``exclude=["kernel_initializer"]`` changes nothing,
+    and ``include=[..., "kernel_initializer"]`` adds the presets' seven
+    initializers (or the override's dimension, if one is given).
 
     Parameters
     ----------
@@ -165,7 +174,9 @@ def classifier_space(
         estimator is the last step of ``make_pipeline``. A missing trailing
         ``"__"`` is added.
     include : iterable of str, default=None
-        Keep only these dimensions (unprefixed names). None keeps all.
+        Keep only these dimensions (unprefixed names), from the table, the
+        overrides and ``kernel_initializer``. None keeps the table's and the
+        overrides'.
     exclude : iterable of str, default=None
         Drop these dimensions (unprefixed names), applied after ``include``.
     **overrides : Dimension, list or tuple
@@ -214,7 +225,8 @@ def regressor_space(
         Prepended to every key, e.g. ``"optimizedmlpregressor__"``. A missing
         trailing ``"__"`` is added.
     include : iterable of str, default=None
-        Keep only these dimensions (unprefixed names). None keeps all.
+        Keep only these dimensions (unprefixed names), as in
+        :func:`classifier_space` (``kernel_initializer`` included).
     exclude : iterable of str, default=None
         Drop these dimensions (unprefixed names), applied after ``include``.
     **overrides : Dimension, list or tuple

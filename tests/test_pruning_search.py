@@ -14,46 +14,62 @@ import pytest
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 from sklearn.metrics import make_scorer
+from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from skopt.space import Categorical, Integer, Real
 
 from skoptnn import ResumableBayesSearchCV
-from skoptnn._pruning import PruningSchedule
+from skoptnn._pruning import PruningSchedule, fold_key
+from skoptnn._search_pruning import thresholds_by_fold
 from skoptnn.search import trials_dataframe
 
 RUNGS = (2, 4, 8)
 EPOCHS = 10
+# Curve's level on the two folds of X (cv=2): the smallest training value over 40.
+LEVELS = (0.5, 0.0)
 FITS = []
 
 
 class Curve(BaseEstimator):
-    """Validation accuracy ``quality * e / (e + 3)`` after epoch ``e``; pruned as skoptnn's are.
+    """Validation accuracy ``quality * e / (e + 3) + level`` after epoch ``e``.
 
-    ``self_prune`` stops at the first rung whatever the threshold, as no
-    search would; ``fail`` makes the fit on the second fold's training rows raise.
+    Pruned as skoptnn's fits are: with a schedule and ``early_stopping``, it
+    sets ``_fold_key`` and checks the thresholds of its fold. ``level`` is the
+    smallest value of the training rows over 40, so that folds differ in
+    level as real ones do (see :data:`LEVELS`). ``self_prune`` stops at the
+    first rung whatever the threshold, as no search would; ``fail`` makes the
+    fit on the second fold's training rows raise.
     """
 
     _metric = "accuracy"
 
-    def __init__(self, quality=0.5, epochs=EPOCHS, kind=None, self_prune=False, fail=False):
+    def __init__(self, quality=0.5, epochs=EPOCHS, kind=None, self_prune=False, fail=False,
+                 early_stopping=True):
         self.quality = quality
         self.epochs = epochs
         self.kind = kind
         self.self_prune = self_prune
         self.fail = fail
+        self.early_stopping = early_stopping
 
     def fit(self, X, y=None, pruning=None):
         FITS.append(pruning)
         if self.fail and X[0, 0] == 0:
             raise ValueError("this configuration fails")
         self.pruned_epoch_ = None
+        self.__dict__.pop("_fold_key", None)
+        thresholds = ()
+        if pruning is not None and self.early_stopping:
+            self._fold_key = fold_key(X, y)
+            thresholds = pruning.thresholds_for(self._fold_key)
+        level = float(np.min(X)) / 40
         history = []
         for epoch in range(1, self.epochs + 1):
-            history.append(self.quality * epoch / (epoch + 3))
-            if pruning is None or epoch not in pruning.rungs:
+            history.append(self.quality * epoch / (epoch + 3) + level)
+            if not thresholds or epoch not in pruning.rungs:
                 continue
-            threshold = pruning.thresholds[pruning.rungs.index(epoch)]
+            threshold = thresholds[pruning.rungs.index(epoch)]
             if self.self_prune or max(history) < threshold:
                 self.pruned_epoch_ = epoch
                 break
@@ -99,25 +115,37 @@ def _rounds(n_iter, n_points):
     return sizes
 
 
-def _expected_pruned_epochs(qualities, sizes):
-    """The median rule worked out directly on the curves, round by round."""
+def _expected_pruned_epochs(qualities, sizes, pooled=False):
+    """The median rule worked out directly on the curves, round by round, fold by fold.
+
+    ``pooled`` compares each fold with the median of fold-averaged values
+    instead of the same fold's (what the search did before per-fold thresholds).
+    """
     epochs = np.arange(1, EPOCHS + 1)
-    finished, pruned_at = [], []  # per finished trial: its value at each rung
+    n_folds, n_rungs = len(LEVELS), len(RUNGS)
+    finished, pruned_at = [], []  # per finished trial and fold: its value at each rung
     start = 0
     for size in sizes:
-        values = np.array(finished).reshape(-1, len(RUNGS))
-        thresholds = [np.nan] + [
-            np.median(values[np.isfinite(values[:, i]), i])
-            if np.isfinite(values[:, i]).sum() >= 5 else np.nan
-            for i in range(1, len(RUNGS))
-        ]
+        values = np.array(finished).reshape(len(finished), n_folds, n_rungs)
+        if pooled:
+            values = np.repeat(values.mean(axis=1, keepdims=True), n_folds, axis=1)
+        thresholds = np.full((n_folds, n_rungs), np.nan)
+        for f in range(n_folds):
+            for i in range(1, n_rungs):
+                finite = values[np.isfinite(values[:, f, i]), f, i]
+                if len(finite) >= 5:
+                    thresholds[f, i] = np.median(finite)
         for q in qualities[start:start + size]:
-            curve = q * epochs / (epochs + 3)
-            stop = next((r for r, t in zip(RUNGS, thresholds, strict=True) if curve[r - 1] < t),
-                        None)
-            pruned_at.append(stop)
-            finished.append([curve[min(r, EPOCHS) - 1] if stop is None or r <= stop else np.nan
+            stops, rows = [], []
+            for f, level in enumerate(LEVELS):
+                curve = q * epochs / (epochs + 3) + level
+                stop = next((r for r, t in zip(RUNGS, thresholds[f], strict=True)
+                             if curve[r - 1] < t), None)
+                stops.append(stop)
+                rows.append([curve[min(r, EPOCHS) - 1] if stop is None or r <= stop else np.nan
                              for r in RUNGS])
+            pruned_at.append(min((s for s in stops if s is not None), default=None))
+            finished.append(rows)
         start += size
     return pruned_at
 
@@ -155,6 +183,25 @@ def test_the_first_trial_is_the_estimators_own_configuration():
     assert off.cv_results_["params"][0] != {"quality": 0.3}
 
 
+def test_the_first_trial_reads_what_none_means_for_skoptnn_estimators():
+    from sklearn.datasets import make_classification
+
+    from skoptnn import OptimizedMLPClassifier, classifier_space
+
+    X, y = make_classification(n_samples=60, n_features=4, random_state=0)
+    pipe = Pipeline([("scale", StandardScaler()),
+                     ("mlp", OptimizedMLPClassifier(epochs=1, random_state=0))])
+    space = classifier_space(prefix="mlp")
+    search = ResumableBayesSearchCV(pipe, space, n_iter=1, cv=2, refit=False, random_state=0,
+                                    prune=False).fit(X, y)
+    first = {name.removeprefix("mlp__"): value
+             for name, value in search.cv_results_["params"][0].items()}
+    # learning_rate=None is Adam's default; no clipping (clipnorm=None) the largest clipnorm.
+    assert first == {"n_layers": 2, "units": 64, "activation": "relu", "dropout": 0.0,
+                     "optimizer": "adam", "learning_rate": 1e-3, "l2": 3.0,
+                     "clipnorm": space["mlp__clipnorm"].high, "batch_size": 32}
+
+
 # -- pruning --------------------------------------------------------------------------
 @pytest.mark.parametrize("n_points", [1, 2])
 def test_a_hopeless_trial_is_pruned_by_earlier_rounds(n_points):
@@ -175,7 +222,7 @@ def test_a_hopeless_trial_is_pruned_by_earlier_rounds(n_points):
     assert not pruned[:5].any()  # no threshold before 5 trials are finished
     # Honest scores: what the pruned fit reached, and that is what the optimizer was told.
     q, e = np.array(qualities), np.where(pruned, results["pruned_epoch"], EPOCHS)
-    np.testing.assert_allclose(results["mean_test_score"], q * e / (e + 3))
+    np.testing.assert_allclose(results["mean_test_score"], q * e / (e + 3) + np.mean(LEVELS))
     np.testing.assert_array_equal(results["mean_n_epochs"], e)
     np.testing.assert_array_equal(search.optimizers_[0].yi, -results["mean_test_score"])
     # Pruned trials rank after every unpruned one, so none is best.
@@ -184,7 +231,7 @@ def test_a_hopeless_trial_is_pruned_by_earlier_rounds(n_points):
     assert search.best_score_ == results["mean_test_score"][~pruned].max()
     # One schedule for all fits, never pruning the refit.
     assert all(isinstance(s, PruningSchedule) for s in FITS) and len({id(s) for s in FITS}) == 1
-    assert np.isnan(FITS[-1].thresholds).all()
+    assert np.isnan(FITS[-1].thresholds).all() and FITS[-1].by_fold == {}
     trials = trials_dataframe(search)
     assert list(trials.columns[:7]) == ["rank", "mean_test_score", "std_test_score",
                                         "mean_fit_time", "pruned", "pruned_epoch",
@@ -206,6 +253,8 @@ def test_a_killed_pruning_search_resumes_as_if_never_stopped(tmp_path):
         search(path).fit(X, Y, callback=_interrupt_after(7))
     saved = json.loads(path.read_text())["trials"]
     assert len(saved) == 7 and saved[0]["out"][0]["pruning"]["rungs"][0] > 0
+    keys = [[fold["pruning"]["fold_key"] for fold in trial["out"]] for trial in saved]
+    assert all(k == keys[0] and np.isfinite(k).all() for k in keys)  # JSON keeps them exact
     FITS.clear()
     resumed = search(path).fit(X, Y)
     assert resumed.n_resumed_trials_ == 7 and len(FITS) == 5 * 2 + 1  # nothing rerun
@@ -241,18 +290,28 @@ def test_multimetric_callable_scoring_and_train_scores_keep_working():
                                   one.cv_results_["mean_train_score"])
 
 
-def test_failed_fits_are_scored_as_error_score():
+def test_failed_fits_are_scored_as_error_score_and_rank_last():
+    def shifted(est, X, y):  # every score below error_score
+        return est.score(X, y) - 10
+
     space = {**SPACE, "fail": Categorical([False, True])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # scikit-learn's failed-fit warnings
         # Not NaN: scikit-optimize's Gaussian process cannot be told NaN.
-        search = _search(space=space, error_score=0.0).fit(X, Y)
+        search = _search(space=space, error_score=0.0, scoring=shifted).fit(X, Y)
     results = search.cv_results_
     failed = np.array([p["fail"] for p in results["params"]])
     assert failed.any() and (results["split1_test_score"][failed] == 0).all()
-    # Epochs of the fits that ran; no threshold from a trial with a failed fold.
+    # Epochs of the fits that ran.
     assert np.isfinite(results["mean_n_epochs"]).all()
-    assert not failed[search.best_index_]
+    # Succeeded, then pruned, then failed, although the failed score best.
+    pruned, ranks = results["pruned"] & ~failed, results["rank_test_score"]
+    kept = ~pruned & ~failed
+    assert pruned.any() and kept.any()
+    assert results["mean_test_score"][failed].min() > results["mean_test_score"][~failed].max()
+    assert ranks[kept].max() < ranks[pruned].min() and ranks[pruned].max() < ranks[failed].min()
+    assert sorted(ranks) == list(range(1, len(ranks) + 1))
+    assert kept[search.best_index_]
 
 
 def test_when_every_trial_was_pruned_the_best_score_wins():
@@ -273,8 +332,77 @@ def test_pruning_is_off_without_an_estimator_that_takes_it():
     ridge = ResumableBayesSearchCV(Ridge(), {"alpha": Real(0.1, 10.0)}, n_iter=2, cv=2,
                                    random_state=0).fit(X, Y)
     assert "pruned" not in ridge.cv_results_
-    with pytest.raises(ValueError, match="rungs must be ascending"):
-        _search(prune_rungs=(4, 2)).fit(X, Y)
+
+
+@pytest.mark.parametrize("rungs", [(4, 2), (4,), (), (0, 4), (4, 4), (2.0, 4), "48", 4])
+def test_prune_rungs_need_two_ascending_epoch_counts(rungs):
+    with pytest.raises(ValueError, match=r"prune_rungs must be at least 2 ascending epoch "
+                                         r"counts >= 1 \(the first rung never prunes\)"):
+        _search(prune_rungs=rungs, n_iter=1).fit(X, Y)
+    _search(prune_rungs=rungs, n_iter=1, prune=False).fit(X, Y)  # unused: not checked
+    assert _search(prune_rungs=[np.int64(1), 3], n_iter=1).fit(X, Y).cv_results_["pruned"].shape
+
+
+def test_without_early_stopping_pruning_warns_and_is_off():
+    FITS.clear()
+    with pytest.warns(UserWarning, match="early_stopping=True") as caught:
+        search = _search(Curve(early_stopping=False), n_iter=2).fit(X, Y)
+    assert len([w for w in caught if "prune" in str(w.message)]) == 1  # once per fit
+    assert "pruned" not in search.cv_results_ and FITS == [None] * (2 * 2 + 1)
+    # A searched early_stopping can act, in a pipeline too: no warning.
+    pipe = Pipeline([("scale", StandardScaler()), ("curve", Curve(early_stopping=False))])
+    space = {"curve__quality": Real(0.1, 1.0), "curve__early_stopping": Categorical([True, False])}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        searched = _search(pipe, space, n_iter=2).fit(X, Y)
+        _search(Curve(early_stopping=False), n_iter=1, prune=False).fit(X, Y)
+    assert "pruned" in searched.cv_results_
+
+
+def test_thresholds_are_per_fold():
+    seen = []  # the thresholds of each round, by fold key
+    search = _search(n_iter=12, n_points=2)
+    search.fit(X, Y, callback=lambda result: seen.append(dict(search._schedule.by_fold)))
+    results = search.cv_results_
+    # The folds differ in level: the first fold scores LEVELS[0] - LEVELS[1] higher.
+    ran = ~results["pruned"]
+    gap = results["split0_test_score"][ran] - results["split1_test_score"][ran]
+    np.testing.assert_allclose(gap, LEVELS[0] - LEVELS[1])
+    qualities = [p["quality"] for p in results["params"]]
+    sizes = _rounds(12, 2)
+    per_fold = _expected_pruned_epochs(qualities, sizes)
+    assert list(results["pruned"]) == [e is not None for e in per_fold]
+    # Candidates above the median on every fold: spared, where a median pooled over
+    # the folds would have pruned them for their lower fold.
+    pooled = _expected_pruned_epochs(qualities, sizes, pooled=True)
+    spared = [p is not None and e is None for p, e in zip(pooled, per_fold, strict=True)]
+    assert any(spared) and not results["pruned"][spared].any()
+    # One set of thresholds per fold, keyed as the fits key their data.
+    keys = [fold_key(X[train], Y[train]) for train, _ in KFold(2).split(X)]
+    assert len(set(keys)) == 2 and set(seen[-1]) == set(keys) and seen[0] == {}
+
+
+def test_fold_thresholds_need_five_candidates_with_a_value():
+    def fold(key, rungs):
+        return {"pruning": {"fold_key": key, "pruned_epoch": None, "n_epochs": 8.0,
+                            "rungs": rungs}}
+
+    assert thresholds_by_fold([], 3) == {}
+    assert thresholds_by_fold([[{"pruning": None}]] * 9, 3) == {}  # failed fits
+    # No key (a fit without a schedule, an older checkpoint): nothing to compare with.
+    no_key = [{"pruning": {"pruned_epoch": None, "n_epochs": 8.0, "rungs": [0.1, 0.2, 0.3]}}]
+    assert thresholds_by_fold([no_key] * 9 + [[fold(np.nan, [0.1, 0.2, 0.3])]] * 9, 3) == {}
+    # Folds of the same data count once (as their mean); each fold has its own median;
+    # a failed fold leaves the candidate's other folds counting.
+    candidates = [[fold(1.0, [0.0, v, np.nan if v > 0.3 else v]), fold(1.0, [0.0, v, v]),
+                   fold(2.0, [0.0, 1 + v, 1 + v])] for v in (0.1, 0.2, 0.3, 0.4)]
+    assert thresholds_by_fold(candidates, 3) == {}  # 4 candidates
+    candidates.append([{"pruning": None}, fold(2.0, [0.0, 1.5, 1.5])])
+    found = thresholds_by_fold(candidates, 3)
+    assert set(found) == {2}
+    np.testing.assert_allclose(found[2], [np.nan, 1.3, 1.3])
+    candidates.append([fold(1.0, [0.0, 0.5, 0.5])])
+    np.testing.assert_allclose(thresholds_by_fold(candidates, 3)[1], [np.nan, 0.3, np.nan])
 
 
 def test_skoptnn_fits_are_pruned():

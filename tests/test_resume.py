@@ -189,7 +189,8 @@ def test_a_skoptnn_pipeline_resumes(binary_data, tmp_path):
     from skoptnn import OptimizedMLPClassifier, classifier_space
 
     X, y = binary_data
-    pipe = make_pipeline(StandardScaler(), OptimizedMLPClassifier(epochs=3, random_state=0))
+    pipe = make_pipeline(StandardScaler(), OptimizedMLPClassifier(epochs=3, early_stopping=True,
+                                                                  random_state=0))
     space = classifier_space(prefix="optimizedmlpclassifier", include=["units", "learning_rate"])
     path = tmp_path / "s.json"
 
@@ -202,6 +203,10 @@ def test_a_skoptnn_pipeline_resumes(binary_data, tmp_path):
     resumed = search().fit(X, y)
     assert resumed.n_resumed_trials_ == 2 and len(resumed.cv_results_["params"]) == 3
     assert resumed.score(X, y) > 0.5
+    # Each fold's key, for its own pruning thresholds: one per fold, the same in every trial.
+    trials = json.loads(path.read_text())["trials"]
+    keys = [[fold["pruning"]["fold_key"] for fold in trial["out"]] for trial in trials]
+    assert len(set(keys[0])) == 2 and all(k == keys[0] for k in keys)
 
 
 def test_checkpoint_is_plain_json_and_needs_no_file(data, tmp_path):

@@ -62,6 +62,26 @@ def test_include_and_exclude_use_unprefixed_names():
     assert "clipnorm" not in classifier_space(exclude=["clipnorm"])
 
 
+@pytest.mark.parametrize("make", [classifier_space, regressor_space])
+def test_kernel_initializer_is_still_a_known_name(make):
+    # Earlier default spaces searched it: code naming it must keep working.
+    default = make()
+    assert "kernel_initializer" not in default
+    assert make(exclude=["kernel_initializer"]).keys() == default.keys()
+    assert make(include=["units", "kernel_initializer"], exclude=["kernel_initializer"]).keys() \
+        == {"units"}
+    # Included by name, it is the presets' wide dimension, after the table's.
+    space = make(prefix="clf", include=["units", "kernel_initializer"])
+    assert list(space) == ["clf__units", "clf__kernel_initializer"]
+    assert space["clf__kernel_initializer"].categories == \
+        preset_space("initializer")["kernel_initializer"].categories
+    assert space["clf__kernel_initializer"].name == "kernel_initializer"
+    # Unless overridden; other preset names keep the table's dimension.
+    assert make(include=["kernel_initializer"], kernel_initializer=["he_normal"])[
+        "kernel_initializer"].categories == ("he_normal",)
+    assert make(include=["optimizer"])["optimizer"].categories == default["optimizer"].categories
+
+
 @pytest.mark.parametrize("kwargs", [{"include": ["units", "nope"]}, {"exclude": ["bogus"]}])
 def test_unknown_names_raise_and_are_named(kwargs):
     with pytest.raises(ValueError, match="nope|bogus"):
