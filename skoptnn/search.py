@@ -580,9 +580,9 @@ optimizer_results_, optimizers_
                 self._set_thresholds()
                 if self.defaults_first and state.count(i) == 0:
                     # skopt's _step, with the defaults for the point it asks for.
-                    asking, n_points = _Proposing(optimizer, self._defaults_point(i)), 1
+                    asking, n_points = _Asking(optimizer, self._defaults_point(i)), 1
                 else:
-                    asking, n_points = optimizer, min(n_left, self.n_points)
+                    asking, n_points = _Asking(optimizer), min(n_left, self.n_points)
                 result, score_name = self._step(space, asking, score_name,
                                                 evaluate_candidates, n_points=n_points)
                 n_left -= n_points
@@ -637,7 +637,7 @@ optimizer_results_, optimizers_
             if n == 0 and self.defaults_first:
                 asked = [self._defaults_point(subspace)]  # told, never asked
             else:
-                asked = optimizer.ask(n_points=len(batch))  # draws from the random state as then
+                asked = _Asking(optimizer).ask(len(batch))  # draws from the random state as then
             points = [_resume.decode_point(t["x"], dimensions) for t in batch]
             if not _same_points(asked, points):
                 warnings.warn(
@@ -716,14 +716,25 @@ optimizer_results_, optimizers_
         return self
 
 
-class _Proposing:
-    """An optimizer whose ``ask`` returns a given point, and that tells the real one."""
+class _Asking:
+    """The optimizer as skopt's ``_step`` asks it, or one that proposes ``point``.
 
-    def __init__(self, optimizer: Any, point: list) -> None:
+    skopt's ``ask(n_points=k)`` copies the optimizer (refitting its model) and
+    tells the copy a made-up value for each point it proposes, so that the k
+    points differ: for k=1 that is two model fits and acquisition searches
+    for nothing, twice the cost of the ``tell`` that already found the next
+    point. One point is asked for with plain ``ask()``.
+    """
+
+    def __init__(self, optimizer: Any, point: list | None = None) -> None:
         self.optimizer, self.point = optimizer, point
 
     def ask(self, n_points: int = 1) -> list:
-        return [list(self.point)]
+        if self.point is not None:
+            return [list(self.point)]
+        if n_points == 1:
+            return [self.optimizer.ask()]
+        return self.optimizer.ask(n_points=n_points)
 
     def tell(self, x: list, y: list) -> Any:
         return self.optimizer.tell(x, y)

@@ -30,7 +30,9 @@ def test_classifier_space_keys_and_ranges():
     assert space["l2"].prior == "log-uniform"
     assert space["clipnorm"].prior == "log-uniform"
     # Only the regions that can win: adaptive optimizers, no batches of 16.
-    assert set(space["optimizer"].categories) == {"rmsprop", "adam", "nadam"}
+    assert set(space["optimizer"].categories) == {"rmsprop", "adam"}
+    assert set(space["activation"].categories) == {"relu", "tanh"}
+    assert "sigmoid" in preset_space("activation")["activation"].categories
     assert set(space["batch_size"].categories) == {32, 64, 128}
 
 
