@@ -290,6 +290,16 @@ def timed_search(search, X, y, **fit_params) -> tuple[float, float]:
 
 
 # -- report ------------------------------------------------------------------------------
+def write_report(text: str, output: str | None, quick: bool, script: str) -> None:
+    """Print a report and save it: to ``output``, or beside ``script`` (not for --quick)."""
+    print()
+    print(text)
+    output = output or (None if quick else str(Path(script).with_suffix(".md")))
+    if output:
+        Path(output).write_text(text)
+        print(f"saved to {output}")
+
+
 def version(package: str) -> str:
     try:
         return importlib.metadata.version(package)

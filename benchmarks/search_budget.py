@@ -78,7 +78,6 @@ import statistics
 import subprocess
 import sys
 import warnings
-from pathlib import Path
 
 from _common import (  # benchmarks/_common.py
     DEFAULT_DATA_DIR,
@@ -89,6 +88,7 @@ from _common import (  # benchmarks/_common.py
     sklearn_search,
     start_tensorflow,
     timed_search,
+    write_report,
 )
 
 BUDGET, N_ITER, CV, REPEATS = 60.0, 200, 3, 1
@@ -310,12 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.argv[1:] if argv is None else argv)
     text = report(results, tables, budget, args.n_iter, repeats, skipped, args_line.strip(),
                   load_start, args.quick)
-    print()
-    print(text)
-    output = args.output or (None if args.quick else str(Path(__file__).with_suffix(".md")))
-    if output:
-        Path(output).write_text(text)
-        print(f"saved to {output}")
+    write_report(text, args.output, args.quick, __file__)
     return 0
 
 

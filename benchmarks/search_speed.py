@@ -91,6 +91,7 @@ from _common import (  # benchmarks/_common.py
     sklearn_search,
     start_tensorflow,
     timed_search,
+    write_report,
 )
 
 N_ITER, CV, REPEATS = 30, 5, 3
@@ -387,12 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     args_line = "python benchmarks/search_speed.py " + shlex.join(
         sys.argv[1:] if argv is None else argv)
     text = report(results, n_iter, cv, args_line.strip(), load_start, args.quick)
-    print()
-    print(text)
-    output = args.output or (None if args.quick else str(Path(__file__).with_suffix(".md")))
-    if output:
-        Path(output).write_text(text)
-        print(f"saved to {output}")
+    write_report(text, args.output, args.quick, __file__)
     return 0
 
 

@@ -318,6 +318,13 @@ optimizer_results_, optimizers_
 
     Notes
     -----
+    With ``n_points=1`` the next trial is asked for with the optimizer's plain
+    ``ask()``, the point its last ``tell`` found; ``BayesSearchCV`` asks with
+    ``ask(n_points=1)``, which refits a copy of the optimizer's model twice
+    per trial for the same purpose. So the two searches propose other points
+    after the random start, and this one spends far less time in
+    scikit-optimize.
+
     Callbacks passed to ``fit`` run after each new trial, once its checkpoint
     is written; a callback that stops the search (such as
     ``skopt.callbacks.DeadlineStopper``) leaves a checkpoint that a later

@@ -36,3 +36,15 @@ def cli_error(capsys) -> str:
     assert len(err) == 1, err
     assert err[0].startswith("skoptnn: error: ")
     return err[0]
+
+
+class Interrupt(Exception):
+    """Stands for a kill: raised by a search callback after some trials."""
+
+
+def interrupt_after(n):
+    """A search callback that raises :class:`Interrupt` once ``n`` trials are told."""
+    def callback(result):
+        if len(result.x_iters) >= n:
+            raise Interrupt
+    return callback

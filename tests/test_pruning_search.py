@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import Interrupt, interrupt_after
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import Ridge
 from sklearn.metrics import make_scorer
@@ -89,15 +90,6 @@ X, Y = np.arange(40.0).reshape(20, 2), np.zeros(20)
 SPACE = {"quality": Real(0.1, 1.0)}
 
 
-class Interrupt(Exception):
-    """Stands for a kill: raised by a callback after some trials."""
-
-
-def _interrupt_after(n):
-    def callback(result):
-        if len(result.x_iters) >= n:
-            raise Interrupt
-    return callback
 
 
 def _search(estimator=None, space=SPACE, n_iter=12, **kwargs):
@@ -191,7 +183,7 @@ def test_the_first_trial_reads_what_none_means_for_skoptnn_estimators():
     X, y = make_classification(n_samples=60, n_features=4, random_state=0)
     pipe = Pipeline([("scale", StandardScaler()),
                      ("mlp", OptimizedMLPClassifier(epochs=1, random_state=0))])
-    space = classifier_space(prefix="mlp")
+    space = classifier_space(prefix="mlp", include=[*classifier_space(), "clipnorm"])
     search = ResumableBayesSearchCV(pipe, space, n_iter=1, cv=2, refit=False, random_state=0,
                                     prune=False).fit(X, y)
     first = {name.removeprefix("mlp__"): value
@@ -250,7 +242,7 @@ def test_a_killed_pruning_search_resumes_as_if_never_stopped(tmp_path):
     full = search(tmp_path / "full.json").fit(X, Y)
     path = tmp_path / "part.json"
     with pytest.raises(Interrupt):
-        search(path).fit(X, Y, callback=_interrupt_after(7))
+        search(path).fit(X, Y, callback=interrupt_after(7))
     saved = json.loads(path.read_text())["trials"]
     assert len(saved) == 7 and saved[0]["out"][0]["pruning"]["rungs"][0] > 0
     keys = [[fold["pruning"]["fold_key"] for fold in trial["out"]] for trial in saved]
@@ -430,7 +422,7 @@ def test_a_checkpoint_from_before_pruning_resumes_with_both_off(tmp_path):
     path = tmp_path / "old.json"
     with pytest.raises(Interrupt):
         _search(n_iter=4, checkpoint=path, defaults_first=False, prune=False).fit(
-            X, Y, callback=_interrupt_after(2))
+            X, Y, callback=interrupt_after(2))
     # What skoptnn wrote before version 2: no such settings, no pruning records.
     data = json.loads(path.read_text())
     assert data["version"] == 2

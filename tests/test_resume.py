@@ -9,6 +9,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import Interrupt, interrupt_after
 from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 from sklearn.linear_model import Ridge
@@ -29,15 +30,6 @@ class CountingRidge(Ridge):
         return super().fit(X, y, sample_weight)
 
 
-class Interrupt(Exception):
-    """Stands for a kill: raised by a callback after some trials."""
-
-
-def _interrupt_after(n):
-    def callback(result):
-        if len(result.x_iters) >= n:
-            raise Interrupt
-    return callback
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +57,7 @@ def test_an_interrupted_search_resumes_to_the_uninterrupted_result(data, tmp_pat
     full = _search(tmp_path / "full.json", 12).fit(X, y)
     path = tmp_path / "part.json"
     with pytest.raises(Interrupt):
-        _search(path, 12).fit(X, y, callback=_interrupt_after(5))
+        _search(path, 12).fit(X, y, callback=interrupt_after(5))
     saved = json.loads(path.read_text())["trials"]
     assert len(saved) == 5
 
@@ -168,7 +160,7 @@ def test_multimetric_scoring_and_train_scores_resume(data, tmp_path):
     full = _search(tmp_path / "full.json", 4, **kwargs).fit(X, y)
     path = tmp_path / "part.json"
     with pytest.raises(Interrupt):
-        _search(path, 4, **kwargs).fit(X, y, callback=_interrupt_after(2))
+        _search(path, 4, **kwargs).fit(X, y, callback=interrupt_after(2))
     resumed = _search(path, 4, **kwargs).fit(X, y)
     for key in ("mean_test_r2", "mean_test_neg_mean_absolute_error", "mean_train_r2",
                 "rank_test_r2", "split1_test_r2"):
@@ -199,7 +191,7 @@ def test_a_skoptnn_pipeline_resumes(binary_data, tmp_path):
                                       checkpoint=path)
 
     with pytest.raises(Interrupt):
-        search().fit(X, y, callback=_interrupt_after(2))
+        search().fit(X, y, callback=interrupt_after(2))
     resumed = search().fit(X, y)
     assert resumed.n_resumed_trials_ == 2 and len(resumed.cv_results_["params"]) == 3
     assert resumed.score(X, y) > 0.5
