@@ -191,13 +191,14 @@ class DepthWidthMLP(ClassifierMixin, BaseEstimator):
         return self.mlp_.predict_proba(X)
 
 
-def sklearn_search(n_iter: int, cv: int, preprocessor=None, scoring=None, search_cls=None):
+def sklearn_search(n_iter: int, cv: int, preprocessor=None, scoring=None, search_cls=None,
+                   seed: int = 0):
     """The scikit-learn contender's ``BayesSearchCV``, as every search benchmark runs it.
 
     ``make_pipeline(preprocessor, DepthWidthMLP(batch_size=32, max_iter=100,
     early_stopping=True, random_state=0))`` (default preprocessor
-    ``StandardScaler()``), :func:`depth_width_space`, ``random_state=0``,
-    ``n_jobs=1``. ``search_cls`` defaults to ``skopt.BayesSearchCV``.
+    ``StandardScaler()``), :func:`depth_width_space`, the search's
+    ``random_state=seed``, ``n_jobs=1``. ``search_cls`` defaults to ``skopt.BayesSearchCV``.
     """
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -207,7 +208,7 @@ def sklearn_search(n_iter: int, cv: int, preprocessor=None, scoring=None, search
                          DepthWidthMLP(batch_size=32, max_iter=100, early_stopping=True,
                                        random_state=0))
     return (search_cls or BayesSearchCV)(pipe, depth_width_space(), n_iter=n_iter, cv=cv,
-                                         scoring=scoring, random_state=0)
+                                         scoring=scoring, random_state=seed)
 
 
 def epochs_run(estimator) -> int:

@@ -11,7 +11,8 @@ stratified 25% of the rows is held out (``random_state=0``); each search runs
 on the other 75%, and its refitted ``best_estimator_`` is scored on the
 held-out rows.
 
-The three contenders, the same rows, ``n_iter``, ``cv`` and ``random_state=0``
+The three contenders, the same rows, ``n_iter``, ``cv`` and, in repeat r,
+the searches' ``random_state=r``
 (``cv`` is an integer: ``BayesSearchCV``'s default unshuffled
 ``StratifiedKFold``; scoring = accuracy; ``n_jobs=1``):
 
@@ -109,7 +110,7 @@ PACKAGES = ("numpy", "tensorflow", "keras", "scikit-learn", "scikit-optimize")
 
 
 # -- the three searches ------------------------------------------------------------------
-def skoptnn_search(n_iter: int, cv: int, search_cls, scoring=None):
+def skoptnn_search(n_iter: int, cv: int, search_cls, scoring=None, seed: int = 0):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
@@ -118,7 +119,7 @@ def skoptnn_search(n_iter: int, cv: int, search_cls, scoring=None):
     pipe = make_pipeline(StandardScaler(),
                          OptimizedMLPClassifier(early_stopping=True, random_state=0))
     return search_cls(pipe, classifier_space(prefix="optimizedmlpclassifier__"),
-                      n_iter=n_iter, cv=cv, scoring=scoring, random_state=0)
+                      n_iter=n_iter, cv=cv, scoring=scoring, random_state=seed)
 
 
 def traced_graphs() -> int | None:
@@ -144,7 +145,7 @@ def summary(search, seconds: float, cpu: float, X_te, y_te) -> dict:
     }
 
 
-def run_once(path: str | None, n_iter: int, cv: int, key: str) -> dict:
+def run_once(path: str | None, n_iter: int, cv: int, key: str, seed: int = 0) -> dict:
     """One contender of one repeat, in this (fresh) process."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
@@ -161,7 +162,7 @@ def run_once(path: str | None, n_iter: int, cv: int, key: str) -> dict:
     recorder = EpochRecorder()
 
     if key == "sklearn":
-        search = sklearn_search(n_iter, cv, scoring=recorder)
+        search = sklearn_search(n_iter, cv, scoring=recorder, seed=seed)
         before = after = None
     else:
         out["skoptnn_path"] = start_tensorflow()  # untimed
@@ -169,9 +170,9 @@ def run_once(path: str | None, n_iter: int, cv: int, key: str) -> dict:
 
         warnings.simplefilter("ignore", DivergenceWarning)
         if key == "plain":
-            search = skoptnn_search(n_iter, cv, BayesSearchCV, scoring=recorder)
+            search = skoptnn_search(n_iter, cv, BayesSearchCV, scoring=recorder, seed=seed)
         else:  # its defaults: no scorer of ours, the epochs come from cv_results_
-            search = skoptnn_search(n_iter, cv, ResumableBayesSearchCV)
+            search = skoptnn_search(n_iter, cv, ResumableBayesSearchCV, seed=seed)
         before = traced_graphs()
     seconds, cpu = timed_search(search, X_s, y_s)
     after = traced_graphs() if before is not None else None
@@ -200,9 +201,10 @@ def log(text: str) -> None:
     print(f"  [{os.getpid()}] {text}", file=sys.stderr, flush=True)
 
 
-def spawn(path: str | None, n_iter: int, cv: int, key: str) -> dict:
+def spawn(path: str | None, n_iter: int, cv: int, key: str, seed: int) -> dict:
     """Run one contender in a fresh process; its progress goes to our stderr."""
-    cmd = [sys.executable, __file__, "--run", key, "--n-iter", str(n_iter), "--cv", str(cv)]
+    cmd = [sys.executable, __file__, "--run", key, "--n-iter", str(n_iter), "--cv", str(cv),
+           "--seed", str(seed)]
     if path:
         cmd.append(path)
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
@@ -212,11 +214,11 @@ def spawn(path: str | None, n_iter: int, cv: int, key: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def run_repeat(path: str | None, n_iter: int, cv: int) -> dict:
+def run_repeat(path: str | None, n_iter: int, cv: int, seed: int) -> dict:
     """Every contender once, each in its own process: ``{label: result, ...}`` and data."""
     repeat: dict = {}
     for label, key in CONTENDERS.items():
-        out = spawn(path, n_iter, cv, key)
+        out = spawn(path, n_iter, cv, key, seed)
         repeat[label] = out.pop("result")
         repeat.update(out)
     return repeat
@@ -256,7 +258,9 @@ def report(results: list[dict], n_iter: int, cv: int, args_line: str, load_start
         f"- command: `{args_line}`",
         f"- data: {first['data']}, {first['n_search']} search rows, {first['n_test']} held "
         f"out (stratified, random_state=0), {first['n_features']} features",
-        f"- `n_iter={n_iter}, cv={cv}, random_state=0`, n_jobs=1, one BLAS thread; wall time "
+        f"- `n_iter={n_iter}, cv={cv}`, repeat r with the searches' `random_state=r` (the same "
+        "for every contender: a repeat is another search path, not only another timing), "
+        f"n_jobs=1, one BLAS thread; wall time "
         "= `search.fit` including the refit of the best candidate",
         "- each contender of each repeat in a fresh process (scikit-learn, plain "
         "BayesSearchCV, search class); TensorFlow's import and start-up untimed"
@@ -345,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
                         "search_speed.md; none with --quick)")
     parser.add_argument("--run", choices=list(CONTENDERS.values()),
                         help=argparse.SUPPRESS)  # one contender of one repeat
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick and (args.n_iter is not None or args.cv is not None):
         parser.error(f"--quick means --n-iter {QUICK_N_ITER} --cv {QUICK_CV}; "
@@ -361,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.path and not Path(args.path).is_file():
         parser.error(f"no such file: {args.path}")
     if args.run:
-        print(json.dumps(run_once(args.path, n_iter, cv, args.run)))
+        print(json.dumps(run_once(args.path, n_iter, cv, args.run, args.seed)))
         return 0
 
     try:
@@ -381,7 +386,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"search_speed: {name}, n_iter={n_iter}, cv={cv}, repeats={repeats}", flush=True)
     results = []
     for i in range(repeats):
-        r = run_repeat(args.path, n_iter, cv)
+        r = run_repeat(args.path, n_iter, cv, seed=i)
         results.append(r)
         print(f"repeat {i + 1}/{repeats}: " + ", ".join(
             f"{c} {r[c]['seconds']:.1f} s" for c in CONTENDERS), flush=True)

@@ -42,10 +42,9 @@ def _common_dimensions() -> dict[str, Dimension]:
         # Per training sample (see the estimators' l2): 1e-3 barely regularises,
         # 30 is strong on a table of hundreds of rows.
         "l2": Real(1e-3, 30.0, prior="log-uniform"),
-        # Clipping keeps the large learning rates of the range from diverging.
-        "clipnorm": Real(0.1, 10.0, prior="log-uniform"),
-        # Batches of 16 double an epoch's steps for no better score.
-        "batch_size": Categorical([32, 64, 128]),
+        # Batches of 16 double an epoch's steps for no better score. An integer range,
+        # not a list: scikit-optimize turns each category into a dimension.
+        "batch_size": Integer(32, 128, prior="log-uniform"),
     }
 
 
@@ -63,6 +62,9 @@ def _preset_dimensions() -> dict[str, Dimension]:
         ),
         "batch_size": Categorical([16, 32, 64, 128]),
         "n_layers": Integer(1, 10),
+        # Clipping is for learning rates large enough to diverge, outside the
+        # default space's range; each clipped step also costs more.
+        "clipnorm": Real(0.1, 10.0, prior="log-uniform"),
     }
 
 
@@ -111,7 +113,7 @@ def _build(
     include = None if include is None else list(include)
     exclude = None if exclude is None else list(exclude)
     extra = {name: _as_dimension(name, value) for name, value in overrides.items()}
-    # The presets' dimensions the default space leaves out (kernel_initializer) stay
+    # The presets' dimensions the default space leaves out (kernel_initializer, clipnorm) stay
     # known names, so that code written when the default spaces searched them runs on:
     # excluding one changes nothing, including one adds the preset's dimension.
     optional = {name: dim for name, dim in _preset_dimensions().items()
@@ -156,23 +158,24 @@ def classifier_space(
     optimizer           ``Categorical(["rmsprop", "adam"])``
     learning_rate       ``Real(3e-4, 3e-2, prior="log-uniform")``
     l2                  ``Real(1e-3, 30.0, prior="log-uniform")``
-    clipnorm            ``Real(0.1, 10.0, prior="log-uniform")``
-    batch_size          ``Categorical([32, 64, 128])``
+    batch_size          ``Integer(32, 128, prior="log-uniform")``
     ==================  ===================================================
 
     The ranges leave out regions where a candidate cannot win but costs the
     most time (sigmoid, plain SGD, learning rates that crawl, batches of 16,
     depth past 6) and near-twins (Nadam beside Adam); the initializer stays
-    "auto" (the right one for each activation). Fewer choices also mean fewer
+    "auto" (the right one for each activation) and gradients unclipped (the
+    learning rates here do not diverge). Fewer choices also mean fewer
     graphs to compile (4) and a smaller model for scikit-optimize. The
     :data:`PRESETS` that tune one aspect at a time search the guide's full
     choices: eight activations, every optimizer but Adadelta, learning rates
-    from 1e-4 to 0.1, seven initializers, batches from 16 and depth to 10.
+    from 1e-4 to 0.1, seven initializers, batches from 16, depth to 10, and
+    ``clipnorm`` from 0.1 to 10.
 
-    ``kernel_initializer``, which earlier versions searched by default, is
-    still a known name: ``exclude=["kernel_initializer"]`` changes nothing,
-    and ``include=[..., "kernel_initializer"]`` adds the presets' seven
-    initializers (or the override's dimension, if one is given).
+    ``kernel_initializer`` and ``clipnorm``, which earlier versions searched
+    by default, are still known names: ``exclude=["clipnorm"]`` changes
+    nothing, and ``include=[..., "kernel_initializer"]`` adds the presets'
+    dimension (or the override's, if one is given).
 
     Parameters
     ----------
@@ -272,6 +275,7 @@ PRESETS: dict[str, tuple[str, ...] | None] = {
     "dropout": ("dropout", "l2"),
     "units": ("units",),
     "layers": ("n_layers",),
+    "clipping": ("clipnorm",),
     "all": None,
 }
 
@@ -290,7 +294,8 @@ def preset_space(
     ----------
     name : str
         A key of :data:`PRESETS`: "optimizer", "learning_rate", "batch_size",
-        "initializer", "activation", "dropout", "units", "layers" or "all".
+        "initializer", "activation", "dropout", "units", "layers", "clipping"
+        or "all".
     prefix : str, default=""
         Prepended to every key, as in :func:`classifier_space`.
     space : callable, default=classifier_space

@@ -8,7 +8,7 @@ from skoptnn.spaces import PRESETS, classifier_space, preset_space, regressor_sp
 
 CLASSIFIER_KEYS = {
     "n_layers", "units", "activation", "dropout", "optimizer", "learning_rate", "l2",
-    "clipnorm", "batch_size",
+    "batch_size",
 }
 
 
@@ -28,12 +28,14 @@ def test_classifier_space_keys_and_ranges():
     assert space["learning_rate"].prior == "log-uniform"
     assert (space["learning_rate"].low, space["learning_rate"].high) == (3e-4, 3e-2)
     assert space["l2"].prior == "log-uniform"
-    assert space["clipnorm"].prior == "log-uniform"
+    assert "clipnorm" not in space  # unclipped: these learning rates do not diverge
     # Only the regions that can win: adaptive optimizers, no batches of 16.
     assert set(space["optimizer"].categories) == {"rmsprop", "adam"}
     assert set(space["activation"].categories) == {"relu", "tanh"}
     assert "sigmoid" in preset_space("activation")["activation"].categories
-    assert set(space["batch_size"].categories) == {32, 64, 128}
+    # An integer range: one dimension for scikit-optimize, where a list is one per value.
+    assert isinstance(space["batch_size"], Integer)
+    assert (space["batch_size"].low, space["batch_size"].high) == (32, 128)
 
 
 def test_regressor_space_adds_loss():
@@ -130,6 +132,8 @@ def test_presets():
     assert preset_space("learning_rate")["learning_rate"].low == 1e-4
     assert len(preset_space("initializer")["kernel_initializer"].categories) == 7
     assert 16 in preset_space("batch_size")["batch_size"].categories
+    assert preset_space("clipping")["clipnorm"].prior == "log-uniform"
+    assert "clipnorm" in classifier_space(include=["units", "clipnorm"])
     assert preset_space("layers")["n_layers"].high == 10
     # An override still wins over the preset's wide dimension.
     assert preset_space("optimizer", optimizer=["adam"])["optimizer"].categories == ("adam",)
@@ -162,7 +166,7 @@ def test_prefix_must_be_a_string(prefix):
 
 def test_preset_space_exclude_and_bad_arguments():
     assert list(preset_space("dropout", exclude=["l2"])) == ["dropout"]
-    assert "clipnorm" not in preset_space("all", exclude=["clipnorm"])
+    assert "dropout" not in preset_space("all", exclude=["dropout"])
     with pytest.raises(ValueError, match="Unknown preset"):
         preset_space(["units"])
     with pytest.raises(TypeError, match="space must be classifier_space or regressor_space"):
