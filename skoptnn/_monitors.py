@@ -51,7 +51,7 @@ def is_finite(params: Params, loss) -> tf.Tensor:
 
 # Margins in standard errors of the monitored value (see the module docstring);
 # benchmarks/early_stopping.py measures what they cost and save.
-IMPROVEMENT_ERRORS = 0.25
+IMPROVEMENT_ERRORS = 0.5
 KEPT_ERRORS = 1.0
 
 

@@ -90,12 +90,12 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixin
         when ``monitor`` (by default the validation cross-entropy, without the
         L1/L2 penalty) has not improved for ``patience`` epochs, and restore
         the best weights.
-        An epoch improves when it beats the last improvement by more than
-        ``min_delta`` plus a quarter of the standard error of ``monitor``
-        (its noise, which is large on a small validation split); the weights
-        restored are those of the latest epoch within one standard error of
-        the best value, the most trained of the epochs the validation data cannot
-        tell apart (``best_epoch_``).
+        An epoch improves when it beats the last improvement's value by more
+        than ``min_delta`` plus half that value's standard error (the noise of
+        a mean over the validation rows, large on a small split); the weights
+        restored (``best_epoch_``) are the latest epoch's within one standard
+        error of the best value: the most trained of the epochs the validation
+        split measures as good as the best.
     validation_fraction : float in (0, 1), default=0.1
         Share of the training data held out for early stopping.
     patience : int, default=10

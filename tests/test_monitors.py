@@ -47,7 +47,7 @@ def test_without_noise_it_is_classic_early_stopping():
 
 
 def test_a_dip_within_the_noise_neither_resets_patience_nor_pins_the_weights():
-    # Epoch 1 dips by less than a quarter standard error: no improvement, so the fit
+    # Epoch 1 dips by less than half a standard error: no improvement, so the fit
     # stops 3 epochs after epoch 0; every epoch is within one error of the best, so
     # the latest (the most trained) is kept.
     values = [1.0, 0.98, 0.99, 1.01, 0.5]
@@ -62,11 +62,12 @@ def test_a_rise_past_the_noise_is_not_kept():
 
 
 def test_slow_steady_improvement_keeps_going():
-    # Each epoch gains 0.01 against an error of 0.1: no single step counts, but three
-    # steps add up to more than a quarter error over the last improvement.
+    # Each epoch gains 0.01 against an error of 0.1: no single step counts, but a few
+    # steps add up to more than the margin over the last improvement.
+    steps = int(IMPROVEMENT_ERRORS * 0.1 / 0.01) + 1
     values = [1.0 - 0.01 * i for i in range(30)]
-    ran, _, _ = _run(values, [0.1] * 30, patience=3)
-    assert ran == 30
+    assert _run(values, [0.1] * 30, patience=steps + 1)[0] == 30
+    assert _run(values, [0.1] * 30, patience=steps - 1)[0] < 30  # too little patience
 
 
 def test_min_delta_adds_to_the_margin():
