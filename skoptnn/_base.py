@@ -273,8 +273,9 @@ class _MLPMixin:
             X, y_encoded, sample_weight, validation = self._split_validation(
                 X, y_encoded, y, sample_weight, seed
             )
-            # Early stopping's references go on only over the same validation rows.
-            validation_key = fold_key(*validation[:2])
+            # Early stopping's references go on only for the same monitored value over
+            # the same validation rows and weights.
+            validation_key = [early_stopping.monitor, fold_key(*validation)]
             if previous is not None and previous["monitor"] is not None:
                 if previous["monitor"]["validation"] == validation_key:
                     monitor = tuple(previous["monitor"]["references"])
@@ -414,6 +415,8 @@ class _MLPMixin:
         if model is not None:  # pickle what model_ knows now, not only what fit left
             params, optimizer_state = read_state(model, self._spec)
             state["_params"] = params
+            # model_ may have trained on: early stopping's references no longer hold.
+            state["_monitor"] = None
             # Unless model_ was recompiled with another optimizer, which the
             # rebuilt model_ (compiled as fit left it) could not take.
             if optimizer_state is not None:

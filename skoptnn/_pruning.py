@@ -64,14 +64,14 @@ class PruningSchedule:
         return tuple(self.by_fold.get(key, self.thresholds))
 
 
-def fold_key(X, y) -> int:
-    """A number naming the training data of a fit: equal data, equal key.
+def fold_key(*arrays) -> int:
+    """A number naming the data of a fit (its ``X``, ``y``, ...): equal data, equal key.
 
     It travels back to the search as a float among the scores, so it fits in
     a float's 53-bit mantissa.
     """
     digest = hashlib.blake2b(digest_size=8)
-    for a in (X, y):
+    for a in arrays:
         a = np.ascontiguousarray(a)
         digest.update(repr((a.shape, a.dtype.str)).encode())
         digest.update(a.tobytes())

@@ -23,11 +23,11 @@ import numpy as np
 
 FORMAT = "skoptnn-search-checkpoint"
 # 2: defaults-first and pruning (their settings in the fingerprint, each split's
-# "pruning" record, with its fold key). Version 1 files still load, as searches with
-# both off.
-VERSION = 2
-_READABLE = (1, 2)
-_V1_SETTINGS = {"defaults_first": False, "prune": False}
+# "pruning" record, with its fold key). 3: one point asked with the optimizer's ask(),
+# which proposes other points than the ask(n_points=1) of earlier versions, so their
+# searches cannot be replayed as they ran.
+VERSION = 3
+_READABLE = (3,)
 
 # Parameters that change how a search runs, not what it finds.
 _IGNORED_PARAMS = frozenset({"verbose", "n_jobs", "pre_dispatch", "memory"})
@@ -254,13 +254,17 @@ class Checkpoint:
             raise ValueError(f"checkpoint={str(path)!r} is not a search checkpoint written "
                              "by skoptnn; pass another path, or resume=False to overwrite it.")
         version = data.get("version")
+        if version in (1, 2):
+            raise ValueError(
+                f"checkpoint={str(path)!r} was written by an earlier skoptnn (format version "
+                f"{version}), whose search asked its optimizer for points another way"
+                + (" and had neither defaults-first nor pruning" if version == 1 else "")
+                + ": it cannot be resumed as the same search. Pass resume=False to start "
+                "over (overwriting it), or another checkpoint path.")
         if version not in _READABLE:
             raise ValueError(f"checkpoint={str(path)!r} has format version {version}; this "
                              f"skoptnn reads versions {', '.join(map(str, _READABLE))}.")
-        fingerprint = data["fingerprint"]
-        if version == 1:  # written before these settings existed: both were off
-            fingerprint = {**_V1_SETTINGS, **fingerprint}
-        return cls(path, fingerprint, data["random_state"], data["trials"], version)
+        return cls(path, data["fingerprint"], data["random_state"], data["trials"], version)
 
     def save(self) -> None:
         """Write the checkpoint atomically: a kill leaves the previous one whole."""

@@ -27,7 +27,7 @@ from ._spec import TrainSpec
 
 @dataclass
 class EarlyStopping:
-    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+    """Stop when ``monitor`` has not improved for ``patience`` epochs (see :mod:`._monitors`)."""
 
     monitor: str = "val_loss"
     patience: int = 10
@@ -79,10 +79,11 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     Epoch numbers in the result (``best_epoch``, ``diverged_epoch``,
     ``kept_epoch``) count from the first fit. With early stopping, ``start``
     (the weights of epoch ``start_epoch``, by default the last one) is the best
-    so far until an epoch beats it on the validation data; ``references``, the
-    ``FitResult.monitor`` of the earlier fit on the same validation rows,
-    carries on its references, so that a fit in several calls keeps what one
-    call would.
+    so far until an epoch comes within the noise of the best value;
+    ``references``, the ``FitResult.monitor`` of the earlier fit on the same
+    validation rows, carries its best value and last improvement on, so that a
+    later call does not judge its epochs against the kept (possibly worse)
+    weights alone.
 
     ``pruning`` (only with validation data) stops the fit after a rung epoch
     whose best validation score so far is below the rung's threshold; the
@@ -172,7 +173,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     best, diverged = int(state.best_epoch), int(state.diverged)
     params = state.params
     if early_stopping is not None and best >= 0 and diverged < 0:
-        params = state.kept  # the best epoch's weights, as promised
+        params = state.kept  # the kept epoch's weights (see _monitors), as promised
     # Which weights were kept: the last finite epoch's, or the best one's (epoch
     # k's weights are those after k epochs; first_epoch: where this call started).
     kept = diverged if early_stopping is None else best + 1 if best >= 0 else first_epoch

@@ -143,9 +143,10 @@ def _build_parser() -> argparse.ArgumentParser:
                            "refused if the data file or a setting differs")
     tune.add_argument("--no-prune", action="store_true",
                       help="train every configuration to the end; by default a fit stops "
-                           "when its best validation score is below the median of earlier "
-                           "configurations' at the same epoch (checked after 8, 16, 32 and 64 "
-                           "epochs)")
+                           "when its best validation loss (the regressor's: MAE) is worse "
+                           "than the median of earlier configurations' on the same fold at "
+                           "the same epoch (checked after 8, 16, 32 and 64 epochs, those "
+                           "below --epochs)")
     tune.add_argument("--no-defaults-first", action="store_true",
                       help="do not try the model's default configuration as the first one")
 

@@ -246,8 +246,8 @@ class ResumableBayesSearchCV(BayesSearchCV):
     ``scoring``, ``refit``, ``optimizer_kwargs``, ``n_points``,
     ``error_score``, ``return_train_score``, ``random_state``,
     ``defaults_first``, pruning) is refused with a ``ValueError`` listing
-    what differs. A checkpoint of skoptnn before defaults-first and pruning
-    resumes with ``defaults_first=False, prune=False``. ``n_iter`` may differ: a
+    what differs, and so is one of an earlier skoptnn (another format), with
+    the reason. ``n_iter`` may differ: a
     larger one extends a finished search, a smaller one uses the first
     ``n_iter`` finished trials.
 
@@ -535,14 +535,10 @@ optimizer_results_, optimizers_
             return _resume.Checkpoint(path, fingerprint, start)
         differ = _resume.differences(state.fingerprint, fingerprint)
         if differ:
-            older = ""
-            if state.version < 2 and any(d.startswith(("defaults_first", "prune")) for d in differ):
-                older = (" It was written by an older skoptnn, which had neither: pass "
-                         "defaults_first=False, prune=False to resume it.")
             raise _resume.CheckpointMismatch(
                 f"checkpoint={str(path)!r} holds a search of other data or settings; "
                 f"these differ: {'; '.join(differ)}. Pass resume=False to start over "
-                f"(overwriting it), or another checkpoint path.{older}", differ)
+                "(overwriting it), or another checkpoint path.", differ)
         # A smaller n_iter than the checkpoint's trials: the first n_iter of them.
         keep, counts = [], {}
         subspaces = self._subspaces()
@@ -622,8 +618,11 @@ optimizer_results_, optimizers_
         # default), so that they are the estimator's own values, not random ones.
         step, prefix = _search_pruning.final_step(self.estimator)
         meanings = getattr(step, "_search_defaults", None)
+        dims = dict(zip(sorted(space), dimensions_aslist(space), strict=True))
         for name, value in (meanings() if callable(meanings) else {}).items():
-            if params.get(prefix + name, _MISSING) is None:
+            dim = dims.get(prefix + name)
+            held = isinstance(dim, Categorical) and None in dim.categories
+            if params.get(prefix + name, _MISSING) is None and not held:
                 params[prefix + name] = value
         return [_project(params.get(name, _MISSING), dim, rng)
                 for name, dim in zip(sorted(space), dimensions_aslist(space), strict=True)]

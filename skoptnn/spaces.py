@@ -264,8 +264,8 @@ def regressor_space(
 
 
 #: Named subsets of :func:`classifier_space`, one per step of the classic
-#: "grid search a Keras model" guide: tune one aspect at a time, then all.
-#: ``None`` means every dimension.
+#: "grid search a Keras model" guide: tune one aspect at a time (over the guide's
+#: full choices), then all. ``None`` means the whole default space.
 PRESETS: dict[str, tuple[str, ...] | None] = {
     "optimizer": ("optimizer",),
     "learning_rate": ("optimizer", "learning_rate"),

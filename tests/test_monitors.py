@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from skoptnn._keras import tf
-from skoptnn._monitors import IMPROVEMENT_ERRORS, KEPT_ERRORS, FitState, end_of_epoch
+from skoptnn._monitors import IMPROVEMENT_ERRORS, FitState, end_of_epoch
 from skoptnn._params import Params
 
 
@@ -33,10 +33,6 @@ def _run(values, errors, patience=3, min_delta=0.0, early_stopping=True, refs=No
         row = tf.constant([0.5, 0.5, value, 0.5])
         state = end_of_epoch(state, params, (), row, tf.constant(error), cfg)
     return int(state.epoch), int(state.best_epoch), float(state.kept.trainable[0][0])
-
-
-def test_margins_are_a_fraction_of_a_standard_error_and_one():
-    assert 0 < IMPROVEMENT_ERRORS < KEPT_ERRORS == 1.0
 
 
 def test_without_noise_it_is_classic_early_stopping():
@@ -92,8 +88,8 @@ def test_one_wild_row_cannot_widen_its_own_margin():
 def test_a_nan_validation_value_is_skipped_not_kept():
     ran, kept, weight = _run([0.5, np.nan, 0.49, 0.48], [0.0] * 4)
     assert (ran, kept, weight) == (4, 3, 3.0)
-    # Nor does it count as an improvement: patience runs on through it.
-    assert _run([0.5, np.nan, np.nan, 0.6], [0.0] * 4)[0] == 4
+    # Nor does it count as an improvement, nor reset patience: 3 epochs after 0.5 it stops.
+    assert _run([0.5, np.nan, np.nan, 0.6, 0.6, 0.6], [0.0] * 6)[0] == 4
 
 
 def test_a_continued_fit_keeps_to_the_first_calls_best():

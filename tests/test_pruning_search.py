@@ -418,27 +418,21 @@ def test_skoptnn_fits_are_pruned():
 
 
 # -- checkpoints ----------------------------------------------------------------------
-def test_a_checkpoint_from_before_pruning_resumes_with_both_off(tmp_path):
+def test_a_checkpoint_of_an_earlier_format_is_refused_with_the_reason(tmp_path):
     path = tmp_path / "old.json"
     with pytest.raises(Interrupt):
-        _search(n_iter=4, checkpoint=path, defaults_first=False, prune=False).fit(
-            X, Y, callback=interrupt_after(2))
-    # What skoptnn wrote before version 2: no such settings, no pruning records.
+        _search(n_iter=4, checkpoint=path).fit(X, Y, callback=interrupt_after(2))
     data = json.loads(path.read_text())
-    assert data["version"] == 2
-    data["version"] = 1
-    del data["fingerprint"]["defaults_first"], data["fingerprint"]["prune"]
-    path.write_text(json.dumps(data))
-
-    with pytest.raises(ValueError, match=r"defaults_first \(False in the checkpoint, True now\)"
-                                         r".*prune \(False in the checkpoint, \[2, 4, 8\] now\)"
-                                         r".*older skoptnn.*defaults_first=False, prune=False"):
-        _search(n_iter=4, checkpoint=path).fit(X, Y)
-    resumed = _search(n_iter=4, checkpoint=path, defaults_first=False, prune=False).fit(X, Y)
-    assert resumed.n_resumed_trials_ == 2 and len(resumed.cv_results_["params"]) == 4
-    assert json.loads(path.read_text())["version"] == 2
-
-    data["version"] = 99
-    path.write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="format version 99; this skoptnn reads versions 1, 2"):
+    assert data["version"] == 3
+    # Versions 1 and 2 asked the optimizer with ask(n_points=1): other points, so a
+    # resume could not be the same search.
+    for version, extra in ((1, "neither defaults-first nor pruning"), (2, "another way")):
+        path.write_text(json.dumps({**data, "version": version}))
+        with pytest.raises(ValueError, match=f"format version {version}.*{extra}.*resume=False"):
+            _search(n_iter=4, checkpoint=path).fit(X, Y)
+    path.write_text(json.dumps({**data, "version": 99}))
+    with pytest.raises(ValueError, match="format version 99; this skoptnn reads versions 3"):
         _search(checkpoint=path).fit(X, Y)
+    # resume=False starts over, overwriting it.
+    fresh = _search(n_iter=2, checkpoint=path, resume=False).fit(X, Y)
+    assert fresh.n_resumed_trials_ == 0 and json.loads(path.read_text())["version"] == 3
