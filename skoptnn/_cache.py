@@ -44,13 +44,29 @@ def _signature(sample):
     )
 
 
+def _with_dropout(key: tuple) -> tuple | None:
+    """The key of the same graph with dropout, for a key without it (else None)."""
+    options = dict(key)
+    if options.get("dropout", True):
+        return None
+    return tuple((name, True if name == "dropout" else value) for name, value in key)
+
+
 def compiled_loop(key: tuple, sample: tuple) -> Callable:
-    """The compiled loop for ``key``; ``sample`` (its arguments) gives the signature."""
+    """The compiled loop for ``key``; ``sample`` (its arguments) gives the signature.
+
+    A fit without dropout runs the graph with dropout at rate 0 when only that
+    one is compiled: its masks keep every unit and scale by 1, so it trains
+    exactly as the graph without dropout would (a test compares them), and a
+    search whose optimizer proposes a dropout of exactly 0 traces no second
+    graph for it.
+    """
     with _lock:
-        loop = _loops.get(key)
-        if loop is not None:
-            _loops.move_to_end(key)
-            return loop
+        for candidate in (key, _with_dropout(key)):
+            loop = _loops.get(candidate) if candidate is not None else None
+            if loop is not None:
+                _loops.move_to_end(candidate)
+                return loop
     python_loop = make_loop(key)
 
     def skoptnn_training_loop(*args):  # the name keeps TensorFlow's retracing hint away

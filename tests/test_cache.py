@@ -67,7 +67,7 @@ def test_run_time_settings_never_retrace(binary_data):
 
 @pytest.mark.parametrize("change", [
     dict(activation="tanh"), dict(optimizer="sgd"), dict(clipnorm=None),
-    dict(clipnorm=None, clipvalue=0.5), dict(dropout=0.0), dict(batch_norm=True),
+    dict(clipnorm=None, clipvalue=0.5), dict(batch_norm=True),
     dict(monitor_gradients=True), dict(hidden_layer_sizes=(4, 3)), dict(n_layers=0),
 ])
 def test_what_fixes_a_graph(binary_data, change):
@@ -75,6 +75,23 @@ def test_what_fixes_a_graph(binary_data, change):
     base = dict(n_layers=2, units=8, dropout=0.2, clipnorm=1.0, epochs=2, random_state=0)
     OptimizedMLPClassifier(**base).fit(X, y)
     assert _traces_during([lambda: OptimizedMLPClassifier(**{**base, **change}).fit(X, y)]) == 1
+
+
+def test_dropout_on_is_a_key_and_off_runs_its_graph_at_rate_zero(binary_data):
+    X, y = binary_data
+    params = dict(n_layers=2, units=8, epochs=3, random_state=0)
+    # Without dropout, in a fresh cache: its own graph.
+    assert _traces_during([lambda: OptimizedMLPClassifier(**params).fit(X, y)]) == 1
+    alone = OptimizedMLPClassifier(**params).fit(X, y)
+    # With dropout: another graph...
+    assert _traces_during([lambda: OptimizedMLPClassifier(**params, dropout=0.3).fit(X, y)]) == 1
+    _cache.clear_cache()
+    OptimizedMLPClassifier(**params, dropout=0.3).fit(X, y)
+    # ...which a fit without dropout then runs at rate 0, with the very same results.
+    borrowed = OptimizedMLPClassifier(**params)
+    assert _traces_during([lambda: borrowed.fit(X, y)]) == 0
+    np.testing.assert_array_equal(borrowed.predict_proba(X), alone.predict_proba(X))
+    assert borrowed.history_ == alone.history_
 
 
 def test_regression_losses_and_outputs_are_keys(binary_data):
