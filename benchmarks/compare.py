@@ -226,7 +226,7 @@ def inner_cv(budget: Budget, seed: int) -> StratifiedKFold:
 # -- Keras models (module level, so clones and worker processes can pickle them) ----
 def scikeras_model(meta, n_layers=1, units=32, activation="relu", dropout=0.0):
     """The guide's default model (one ``Dense(32, relu)``), with its size exposed."""
-    from skoptnn._keras import keras
+    from skoptnn.engine.runtime import keras
 
     model = keras.Sequential([keras.Input(shape=(meta["n_features_in_"],))])
     for _ in range(n_layers):
@@ -243,7 +243,7 @@ def scikeras_model(meta, n_layers=1, units=32, activation="relu", dropout=0.0):
 
 def kt_build_model(hp, n_features, n_classes):
     """The guide's "combining all together" ``build_model(hp)``, multiclass-aware."""
-    from skoptnn._keras import keras
+    from skoptnn.engine.runtime import keras
 
     model = keras.Sequential([keras.Input(shape=(n_features,))])
     for i in range(hp.Int("num_layers", min_value=1, max_value=10)):
@@ -298,7 +298,7 @@ def make_search(method: str, n_classes: int, budget: Budget, seed: int):
     if method == "scikeras":
         from scikeras.wrappers import KerasClassifier
 
-        from skoptnn._keras import keras
+        from skoptnn.engine.runtime import keras
 
         clf = KerasClassifier(
             model=scikeras_model, model__n_layers=1, model__units=32,
@@ -339,7 +339,7 @@ def _run_keras_tuner(X_tr, y_tr, X_te, n_classes, budget: Budget, seed: int) -> 
     import keras_tuner as kt
     from sklearn.preprocessing import StandardScaler
 
-    from skoptnn._keras import keras
+    from skoptnn.engine.runtime import keras
 
     # Keras' sparse losses want labels 0..n_classes-1.
     classes, y_tr = np.unique(y_tr, return_inverse=True)
@@ -410,7 +410,7 @@ _WARMED_UP = False
 def _limit_threads() -> None:
     for key, value in THREAD_ENV.items():
         os.environ.setdefault(key, value)
-    from skoptnn._keras import tf  # quiet first import of TensorFlow
+    from skoptnn.engine.runtime import tf  # quiet first import of TensorFlow
 
     # Keras' "excessive retracing" hints: every scikeras/keras-tuner candidate
     # is a new model, retracing is what they cost.
@@ -434,7 +434,7 @@ def _warm_up() -> None:
     import skopt  # noqa: F401
 
     import skoptnn.classifier  # noqa: F401
-    from skoptnn._keras import keras
+    from skoptnn.engine.runtime import keras
 
     if importlib.util.find_spec("keras_tuner") is not None:
         import keras_tuner  # noqa: F401
@@ -455,8 +455,8 @@ def run_task(method: str, dataset: str, fold: int, X_tr, y_tr, X_te, y_te,
     """
     _warm_up()
     from skoptnn import DivergenceWarning
-    from skoptnn._cache import clear_cache
-    from skoptnn._keras import keras
+    from skoptnn.engine.cache import clear_cache
+    from skoptnn.engine.runtime import keras
 
     # Each task starts from a clean slate: no compiled graph or Keras state
     # from an earlier task in this worker.

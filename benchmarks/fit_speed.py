@@ -98,7 +98,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skoptnn import OptimizedMLPClassifier
-from skoptnn._keras import KerasClassifier, keras, tf  # imports TF quietly
+from skoptnn.engine.runtime import KerasClassifier, keras, tf  # imports TF quietly
 
 HIDDEN = (10, 10)
 EPOCHS = 100

@@ -97,7 +97,7 @@ N_ITER, CV, N_POINTS, EPOCHS = 16, 3, 2, 60
 
 
 def _warm_worker() -> int:
-    import skoptnn._keras as k  # TensorFlow's import is the slow part of a start
+    import skoptnn.engine.runtime as k  # TensorFlow's import is the slow part of a start
 
     return k.tf.config.threading.get_intra_op_parallelism_threads()
 

@@ -56,7 +56,7 @@ that returns the pipeline's accuracy and notes the epochs each CV fit ran,
 ``_common.EpochRecorder``), the epochs the refitted best estimator ran, how
 many candidates the search class pruned (``cv_results_["pruned"]``; "n/a"
 while the column does not exist) and, for skoptnn, how many TensorFlow graphs
-were traced (``skoptnn._cache.traced_graphs()`` before and after). With
+were traced (``skoptnn.engine.cache.traced_graphs()`` before and after). With
 ``--repeats`` > 1 every figure is the median over the repeats. Goals checked:
 
 * plain BayesSearchCV wall <= 1.0x scikit-learn's (median of >= 3 repeats);
@@ -125,7 +125,7 @@ def skoptnn_search(n_iter: int, cv: int, search_cls, scoring=None, seed: int = 0
 def traced_graphs() -> int | None:
     """Graphs skoptnn has traced so far in this process; None while it cannot tell."""
     try:
-        from skoptnn import _cache
+        from skoptnn.engine import cache as _cache
     except ImportError:
         return None
     count = getattr(_cache, "traced_graphs", None)

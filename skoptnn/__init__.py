@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "OptimizedMLPClassifier": "skoptnn.classifier",
     "OptimizedMLPRegressor": "skoptnn.regressor",
-    "DivergenceWarning": "skoptnn._base",
-    "GradientWarning": "skoptnn._gradients",
+    "DivergenceWarning": "skoptnn.base.mixin",
+    "GradientWarning": "skoptnn.engine.gradients",
     "classifier_space": "skoptnn.spaces",
     "regressor_space": "skoptnn.spaces",
     "preset_space": "skoptnn.spaces",
@@ -25,7 +25,7 @@ _LAZY = {
     "plot_convergence": "skoptnn.plotting",
     "plot_history": "skoptnn.plotting",
     "plot_gradient_norms": "skoptnn.plotting",
-    "trusted_types": "skoptnn._persist",
+    "trusted_types": "skoptnn.base.persist",
 }
 
 __all__ = sorted(_LAZY)

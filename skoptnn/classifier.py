@@ -12,8 +12,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from ._base import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
-from ._keras import KerasClassifier
+from .base.mixin import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
+from .engine.runtime import KerasClassifier
 
 
 class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixinsFirst):

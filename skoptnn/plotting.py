@@ -48,9 +48,9 @@ def _fitted_network(obj: Any):
     """
     from sklearn.pipeline import Pipeline
 
-    # Imported here: skoptnn._base loads TensorFlow, which a user holding a
+    # Imported here: skoptnn.base.mixin loads TensorFlow, which a user holding a
     # fitted estimator has already paid for, and nobody else should.
-    from ._base import _MLPMixin
+    from .base.mixin import _MLPMixin
 
     given = obj
     for _ in range(10):  # more nesting than anyone writes; guards against cycles

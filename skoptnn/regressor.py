@@ -7,8 +7,8 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
-from ._base import _MLPMixin, _SklearnMixinsFirst
-from ._keras import KerasRegressor
+from .base.mixin import _MLPMixin, _SklearnMixinsFirst
+from .engine.runtime import KerasRegressor
 
 _LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}
 

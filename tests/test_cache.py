@@ -9,8 +9,9 @@ Counted in traces (``traced_graphs``), so the tests are exact.
 import numpy as np
 import pytest
 
-from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor, _cache
-from skoptnn._spec import graph_fields
+from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
+from skoptnn.engine import cache as _cache
+from skoptnn.engine.spec import graph_fields
 
 
 @pytest.fixture(autouse=True)

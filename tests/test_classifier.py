@@ -164,7 +164,7 @@ def test_auto_initializer_follows_activation(binary_data, activation, expected):
 
 
 def test_biases_start_at_zero(binary_data):
-    from skoptnn._params import initial_params, layers
+    from skoptnn.engine.layout import initial_params, layers
 
     X, y = binary_data
     est = OptimizedMLPClassifier(**{**SMALL, "epochs": 1}).fit(X, y)

@@ -2,7 +2,7 @@
 
 joblib's threading backend runs a search's fits in threads of one process;
 skoptnn's compiled loop is a pure function of its inputs, so the threads call
-one traced graph at once (see ``skoptnn._loop``).
+one traced graph at once (see ``skoptnn.engine.loop``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from joblib import parallel_backend
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV
 
-from skoptnn import OptimizedMLPClassifier, _cache
-from skoptnn._cache import clear_cache
+from skoptnn import OptimizedMLPClassifier
+from skoptnn.engine import cache as _cache
+from skoptnn.engine.cache import clear_cache
 
 SETTINGS = [
     {"dropout": 0.1, "random_state": 0},
@@ -69,7 +70,7 @@ FAST = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
 
 
 def test_a_second_fit_of_the_same_instance_is_refused(data):
-    from skoptnn import _base
+    from skoptnn.base import mixin as _base
 
     X, y = data
     est = OptimizedMLPClassifier(**FAST).fit(X, y)

@@ -6,7 +6,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.preprocessing import StandardScaler
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
-from skoptnn._cache import traced_graphs
+from skoptnn.engine.cache import traced_graphs
 
 SMALL = dict(n_layers=2, units=16, random_state=0, dropout=0.1, optimizer="nadam")
 

@@ -20,7 +20,7 @@ def _accuracy_recording_pid(estimator, X, y, *, directory):
 
 
 def _tf_threads():
-    import skoptnn._keras as k
+    import skoptnn.engine.runtime as k
 
     return k.tf.config.threading.get_intra_op_parallelism_threads()
 

@@ -13,7 +13,7 @@ from skoptnn import (
     OptimizedMLPClassifier,
     OptimizedMLPRegressor,
 )
-from skoptnn._gradients import diagnose
+from skoptnn.engine.gradients import diagnose
 
 
 def _fit_quietly(est, X, y):
@@ -56,8 +56,8 @@ def test_monitoring_does_not_change_training(binary_data):
 
 def test_norms_match_a_gradient_tape_on_the_first_batch(binary_data):
     # One epoch of one full batch: the recorded norm is that batch's gradient.
-    from skoptnn._keras import keras, tf
-    from skoptnn._keras_model import build_network
+    from skoptnn.engine.keras_model import build_network
+    from skoptnn.engine.runtime import keras, tf
 
     X, y = binary_data
     params = dict(units=8, epochs=1, batch_size=len(X), l2=0.0, shuffle=False, random_state=0)

@@ -6,7 +6,7 @@ from sklearn.datasets import make_classification
 from sklearn.utils.estimator_checks import check_methods_subset_invariance
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
-from skoptnn._activations import ACTIVATIONS
+from skoptnn.engine.activations import ACTIVATIONS
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
-from skoptnn._keras import tf
-from skoptnn._keras_model import build_network, read_params
-from skoptnn._params import INITIALIZERS, initial_params
-from skoptnn._spec import NetworkSpec
+from skoptnn.engine.keras_model import build_network, read_params
+from skoptnn.engine.layout import INITIALIZERS, initial_params
+from skoptnn.engine.runtime import tf
+from skoptnn.engine.spec import NetworkSpec
 
 SMALL = dict(n_layers=2, units=8, epochs=10, batch_size=32, learning_rate=0.01, random_state=0)
 

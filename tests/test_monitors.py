@@ -1,4 +1,4 @@
-"""The early-stopping rule of skoptnn._monitors, on hand-made validation curves."""
+"""The early-stopping rule of skoptnn.engine.monitors, on hand-made validation curves."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from skoptnn._keras import tf
-from skoptnn._monitors import IMPROVEMENT_ERRORS, FitState, end_of_epoch
-from skoptnn._params import Params
+from skoptnn.engine.layout import Params
+from skoptnn.engine.monitors import IMPROVEMENT_ERRORS, FitState, end_of_epoch
+from skoptnn.engine.runtime import tf
 
 
 def _run(values, errors, patience=3, min_delta=0.0, early_stopping=True, refs=None):

@@ -1,12 +1,12 @@
-"""skoptnn._optimizers against Keras' own optimizers, step by step."""
+"""skoptnn.engine.optimizers against Keras' own optimizers, step by step."""
 
 import inspect
 
 import numpy as np
 import pytest
 
-from skoptnn import _optimizers as opt
-from skoptnn._keras import keras, tf
+from skoptnn.engine import optimizers as opt
+from skoptnn.engine.runtime import keras, tf
 
 NAMES = list(opt.OPTIMIZERS)
 STEPS = 20
@@ -236,7 +236,7 @@ def _built(name, shapes=((4, 3), (3,), (3,))):
 @pytest.mark.parametrize("name", NAMES)
 def test_keras_variable_layout_is_the_one_assumed(name):
     # If this fails, Keras changed how it lays out `optimizer.variables`:
-    # skoptnn._optimizers._keras_layout must follow.
+    # skoptnn.engine.optimizers._keras_layout must follow.
     rule = opt.OPTIMIZERS[name]
     optimizer, variables = _built(name)
     names = [v.name for v in optimizer.variables]

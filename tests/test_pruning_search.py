@@ -21,9 +21,9 @@ from sklearn.preprocessing import StandardScaler
 from skopt.space import Categorical, Integer, Real
 
 from skoptnn import ResumableBayesSearchCV
-from skoptnn._pruning import PruningSchedule, fold_key
-from skoptnn._search_pruning import thresholds_by_fold
+from skoptnn.engine.pruning import PruningSchedule, fold_key
 from skoptnn.search import trials_dataframe
+from skoptnn.search.pruning import thresholds_by_fold
 
 RUNGS = (2, 4, 8)
 EPOCHS = 10

@@ -16,7 +16,7 @@ from sklearn.linear_model import Ridge
 from skopt.space import Categorical, Real
 
 from skoptnn import ResumableBayesSearchCV
-from skoptnn._resume import atomic_path
+from skoptnn.search.checkpoint import atomic_path
 
 SPACE = {"alpha": Real(1e-3, 1e2, prior="log-uniform"), "fit_intercept": Categorical([True, False])}
 FITS = []

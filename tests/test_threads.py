@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from skoptnn._threads import ENV_VAR, thread_budget
+from skoptnn.engine.threads import ENV_VAR, thread_budget
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def _tf_threads(env_updates):
     env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "OMP_NUM_THREADS")}
     env.update(env_updates)
     code = (
-        "import skoptnn._keras as k; t = k.tf.config.threading; "
+        "import skoptnn.engine.runtime as k; t = k.tf.config.threading; "
         "print(t.get_intra_op_parallelism_threads(), t.get_inter_op_parallelism_threads())"
     )
     out = subprocess.run(
@@ -55,7 +55,7 @@ def test_joblib_workers_train_with_their_share():
     code = (
         "from joblib import Parallel, delayed\n"
         "def threads():\n"
-        "    import skoptnn._keras as k\n"
+        "    import skoptnn.engine.runtime as k\n"
         "    return k.tf.config.threading.get_intra_op_parallelism_threads()\n"
         "print(*Parallel(n_jobs=2, backend='loky')(delayed(threads)() for _ in range(2)))\n"
     )
@@ -79,7 +79,7 @@ def test_a_bad_budget_is_reported_by_fit_not_at_import():
     # Raised at import, it would reach a joblib worker's user as an unpickling error.
     env = {**os.environ, ENV_VAR: "two"}
     code = (
-        "import skoptnn._keras\n"
+        "import skoptnn.engine.runtime\n"
         "from skoptnn import OptimizedMLPClassifier\n"
         "try:\n"
         "    OptimizedMLPClassifier(epochs=1).fit([[0.0], [1.0]], [0, 1])\n"

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
-from skoptnn._keras import keras, tf
+from skoptnn.engine.runtime import keras, tf
 
 EPOCHS = 6
 BATCH = 32

@@ -1,6 +1,6 @@
 """Compiled training loops, one per graph key, shared by the threads of a process.
 
-A key (see :meth:`skoptnn._spec.TrainSpec.graph_key`) is traced once per
+A key (see :meth:`skoptnn.engine.spec.TrainSpec.graph_key`) is traced once per
 process; the loop is a pure function, so concurrent fits simply call it.
 Also here: the guards that keep TensorFlow from running where it cannot.
 """
@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._keras import THREADS_ERROR, tf
-from ._loop import make_loop
+from .loop import make_loop
+from .runtime import THREADS_ERROR, tf
 
 # Compiled loops kept per process. A search visits one per (activation,
 # optimizer, ...) combination: a few dozen at most, each holding a few MB.

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ._activations import Activation
-from ._keras import tf
-from ._params import DENSE, DROPOUT_SEED_OFFSET, Layout, Params
+from .activations import Activation
+from .layout import DENSE, DROPOUT_SEED_OFFSET, Layout, Params
+from .runtime import tf
 
 # Keras' BatchNormalization defaults.
 BN_EPSILON = 1e-3

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._keras import keras, tf
+from .runtime import keras, tf
 
 _F32 = tf.float32
 
@@ -223,7 +223,7 @@ def _keras_layout(optimizer, rule: Rule) -> tuple[Any, list[list], list]:
             f"{[v.name for v in variables]}. Expected 'iteration', 'learning_rate', then per "
             f"model variable {list(rule.slots)}, then {n_extra} float32 scalar(s). This Keras "
             "version lays out its optimizer state differently: update "
-            "skoptnn._optimizers._keras_layout."
+            "skoptnn.engine.optimizers._keras_layout."
         )
     return variables[0], [per_var[k::n_slots] for k in range(n_slots)], extras
 

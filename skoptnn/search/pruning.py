@@ -1,7 +1,7 @@
 """The search side of pruning: scorer wrappers, per-fold records, thresholds, ranks.
 
 TensorFlow-free. :class:`skoptnn.search.ResumableBayesSearchCV` passes one
-:class:`~skoptnn._pruning.PruningSchedule` to every fit and needs back, per
+:class:`~skoptnn.engine.pruning.PruningSchedule` to every fit and needs back, per
 fold, how far the fit got. Workers may be processes, and what comes back from
 scikit-learn's ``_fit_and_score`` is only the scores, so the scorer carries it:
 wrapped, it returns the user's score(s) plus a few numbers read off the fitted
@@ -21,7 +21,7 @@ import numpy as np
 from scipy.stats import rankdata
 from sklearn.metrics._scorer import _MultimetricScorer
 
-from ._pruning import WATCHED, best_so_far, validation_scores
+from ..engine.pruning import WATCHED, best_so_far, validation_scores
 
 # Keys of the extra numbers in a wrapped scorer's dict; none can clash with a scorer name
 # a user would choose.
@@ -66,7 +66,7 @@ def fold_extras(estimator: Any, rungs: Sequence[int]) -> dict[str, float]:
     """What a fitted fold tells the search: fold key, pruned epoch (-1: not), epochs, rung scores.
 
     The fold key is the estimator's ``_fold_key`` (see
-    :func:`skoptnn._pruning.fold_key`) as a float, exact below 2**52; NaN if
+    :func:`skoptnn.engine.pruning.fold_key`) as a float, exact below 2**52; NaN if
     the fit had none (no schedule or no early stopping). A rung after the
     pruned epoch gets NaN: the fit never got there. A rung after an early
     stop gets the final best (see :func:`best_so_far`).
@@ -190,7 +190,7 @@ def thresholds_by_fold(candidates: Sequence[Sequence[Mapping]],
     """The median pruning rule over finished candidates, per fold: thresholds by fold key.
 
     ``candidates`` holds each finished candidate's per-fold records. For each
-    fold (a key of :func:`skoptnn._pruning.fold_key`) and each rung from the
+    fold (a key of :func:`skoptnn.engine.pruning.fold_key`) and each rung from the
     second on, once at least :data:`MIN_CANDIDATES` candidates have a value
     there for that fold, the threshold is the median of their values. Per
     fold, because folds differ in level: against a median pooled over folds,

@@ -4,7 +4,7 @@ The function is pure: weights, optimizer slots and the loop's bookkeeping go
 in as tensors with unknown dimensions and come out updated, so one trace
 serves every depth, width, data size and hyper-parameter value, and threads
 can run it at once. What fixes the trace is the key of
-:meth:`skoptnn._spec.TrainSpec.graph_key`.
+:meth:`skoptnn.engine.spec.TrainSpec.graph_key`.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import _monitors
-from ._activations import ACTIVATIONS
-from ._graph import Net, Rates, add_penalty, backward, forward, kernel_norms
-from ._keras import tf
-from ._losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
-from ._optimizers import apply_updates, clip_gradients
-from ._params import Layout, Params
+from . import monitors as _monitors
+from .activations import ACTIVATIONS
+from .graph import Net, Rates, add_penalty, backward, forward, kernel_norms
+from .layout import Layout, Params
+from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
+from .optimizers import apply_updates, clip_gradients
+from .runtime import tf
 
 # The columns of a history row.
 N_COLUMNS = 4  # loss, metric, val_loss, val_metric
@@ -96,7 +96,7 @@ def evaluate(key: tuple, params: Params, x, y, w) -> tuple[float, float, float, 
 
 
 def make_loop(key: tuple) -> Callable:
-    """The Python function that :mod:`skoptnn._cache` traces for ``key``."""
+    """The Python function that :mod:`skoptnn.engine.cache` traces for ``key``."""
     options = dict(key)
     n_unrolled, stacked = options["topology"]
     layout, net, loss, output_activation, metric = _network_and_loss(options)

@@ -80,9 +80,9 @@ def from_plain(state: dict) -> dict:
     """The inverse of :func:`to_plain`."""
     import numpy as np
 
-    from ._optimizers import OptimizerState
-    from ._params import Params
-    from ._spec import NetworkSpec, TrainSpec
+    from ..engine.layout import Params
+    from ..engine.optimizers import OptimizerState
+    from ..engine.spec import NetworkSpec, TrainSpec
 
     state = dict(state)
     params = state.get("_params")

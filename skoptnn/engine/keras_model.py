@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._keras import keras
-from ._optimizers import OPTIMIZERS, OptimizerState, from_keras, to_keras
-from ._params import (
+from .layout import (
     BN_MOVING,
     BN_TRAINABLE,
     DROPOUT_SEED_OFFSET,
@@ -23,7 +21,9 @@ from ._params import (
     kernel_initializer,
     layers,
 )
-from ._spec import NetworkSpec, TrainSpec
+from .optimizers import OPTIMIZERS, OptimizerState, from_keras, to_keras
+from .runtime import keras
+from .spec import NetworkSpec, TrainSpec
 
 
 def _dropout_seed(seed: int, index: int) -> int:
@@ -35,7 +35,7 @@ def build_network(spec: NetworkSpec, seed: int) -> keras.Model:
 
     Each hidden block is Dense -> [BatchNormalization] -> activation ->
     [Dropout]; biases start at zero. These are the layers and initial weights
-    the training graph starts from (:func:`skoptnn._params.initial_params`).
+    the training graph starts from (:func:`skoptnn.engine.layout.initial_params`).
     """
     regularizer = keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if spec.l1 or spec.l2 else None
     inputs = keras.Input(shape=(spec.n_features,), name="features")
@@ -99,7 +99,7 @@ def read_params(model: keras.Model, spec: NetworkSpec) -> Params:
 
 
 def _keras_variables(model: keras.Model, spec: NetworkSpec) -> list:
-    """The trainable variables in the order of :func:`skoptnn._params.keras_order`."""
+    """The trainable variables in the order of :func:`skoptnn.engine.layout.keras_order`."""
     out = []
     for i in range(len(spec.hidden_layer_sizes) + 1):
         dense = model.get_layer(_dense_name(spec, i))

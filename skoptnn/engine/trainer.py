@@ -1,7 +1,7 @@
 """Drive one fit: feed the compiled loop, run it, and read back arrays.
 
 ``fit`` draws the starting weights, runs the compiled loop of
-:mod:`skoptnn._cache` (in one call, or one call per epoch when printing
+:mod:`skoptnn.engine.cache` (in one call, or one call per epoch when printing
 progress), then settles what to keep: the best epoch's weights with early
 stopping, the last finite ones after a divergence, the initial ones if even
 those overflow the outputs.
@@ -13,16 +13,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._cache import check_runtime, compiled_loop
-from ._inference import predict
-from ._keras import tf
-from ._loop import Config, Data, evaluate
-from ._losses import HIGHER_IS_BETTER
-from ._monitors import FitState
-from ._optimizers import OptimizerState, initial_state
-from ._params import Params, initial_params
-from ._pruning import PruningSchedule, best_so_far, validation_scores
-from ._spec import TrainSpec
+from .cache import check_runtime, compiled_loop
+from .inference import predict
+from .layout import Params, initial_params
+from .loop import Config, Data, evaluate
+from .losses import HIGHER_IS_BETTER
+from .monitors import FitState
+from .optimizers import OptimizerState, initial_state
+from .pruning import PruningSchedule, best_so_far, validation_scores
+from .runtime import tf
+from .spec import TrainSpec
 
 
 @dataclass

@@ -21,8 +21,9 @@ from skopt import BayesSearchCV
 from skopt.space import Categorical, Integer, Real
 from skopt.utils import dimensions_aslist, eval_callbacks, point_asdict
 
-from . import _resume, _search_pruning
-from ._pruning import PruningSchedule
+from ..engine.pruning import PruningSchedule
+from . import checkpoint as _resume
+from . import pruning as _search_pruning
 
 __all__ = ["ProgressCallback", "ResumableBayesSearchCV", "trials_dataframe"]
 

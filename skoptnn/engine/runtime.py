@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-from ._threads import limit_tensorflow_threads
+from .threads import limit_tensorflow_threads
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import erf, expit
 
-from ._keras import tf
+from .runtime import tf
 
 # Keras' selu constants (Klambauer et al.), as TensorFlow's selu op uses them.
 _SELU_ALPHA = 1.6732632423543772848170429916717

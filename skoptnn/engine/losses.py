@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit, softmax
 
-from ._keras import tf
+from .runtime import tf
 
 _HUBER_DELTA = 1.0  # Keras' default
 

@@ -2,7 +2,7 @@
 
 scikeras' wrappers are the base classes. This module fixes what scikeras 0.13
 breaks on scikit-learn >= 1.6, encodes targets itself (in the subclasses) and
-replaces Keras' ``fit`` loop with skoptnn's compiled one (:mod:`skoptnn._trainer`). A
+replaces Keras' ``fit`` loop with skoptnn's compiled one (:mod:`skoptnn.engine.trainer`). A
 fitted estimator holds its weights as arrays and predicts in NumPy; the Keras
 ``model_`` is built from them only when asked for.
 """
@@ -26,17 +26,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from ._activations import ACTIVATIONS
-from ._cache import check_runtime
-from ._gradients import GradientWarning, diagnose, norm_tables
-from ._inference import dense_layers, predict
-from ._keras_model import build_model, read_params, read_state
-from ._optimizers import OPTIMIZERS, default_learning_rate
-from ._params import INITIALIZERS
-from ._persist import from_plain, to_plain
-from ._pruning import PruningSchedule, fold_key
-from ._spec import NetworkSpec, TrainSpec
-from ._trainer import EarlyStopping, fit
+from ..engine.activations import ACTIVATIONS
+from ..engine.cache import check_runtime
+from ..engine.gradients import GradientWarning, diagnose, norm_tables
+from ..engine.inference import dense_layers, predict
+from ..engine.keras_model import build_model, read_params, read_state
+from ..engine.layout import INITIALIZERS
+from ..engine.optimizers import OPTIMIZERS, default_learning_rate
+from ..engine.pruning import PruningSchedule, fold_key
+from ..engine.spec import NetworkSpec, TrainSpec
+from ..engine.trainer import EarlyStopping, fit
+from .persist import from_plain, to_plain
 
 # The compiled loop counts epochs in int32; the network computes in float32.
 _INT32_MAX = 2**31 - 1

@@ -15,9 +15,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._activations import ACTIVATIONS
-from ._keras import keras
-from ._spec import NetworkSpec
+from .activations import ACTIVATIONS
+from .runtime import keras
+from .spec import NetworkSpec
 
 DENSE = ("kernel", "bias")
 BN_TRAINABLE = ("gamma", "beta")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._activations import ACTIVATIONS
-from ._graph import BN_EPSILON
-from ._losses import numpy_output
-from ._params import Params, layers
-from ._spec import NetworkSpec
+from .activations import ACTIVATIONS
+from .graph import BN_EPSILON
+from .layout import Params, layers
+from .losses import numpy_output
+from .spec import NetworkSpec
 
 # Rows per block: each layer's activations for a block fit in the CPU cache,
 # where whole-array temporaries of a large batch would not.

@@ -518,7 +518,7 @@ def _settings_differences(saved: dict, now: dict, data_path: str | None) -> list
 
 def _start_or_resume(out: Path, settings: dict, args: argparse.Namespace, n_iter: int) -> int:
     """Check --resume against the saved settings; return the trials already done."""
-    from ._resume import Checkpoint, atomic_write_text
+    from ..search.checkpoint import Checkpoint, atomic_write_text
 
     try:
         checkpoint = Checkpoint.load(out / CHECKPOINT)
@@ -644,8 +644,8 @@ def _split(X, y, task: str, args: argparse.Namespace, cv: int):
 
 
 def _make_search(X_train, task, args, n_iter, splitter, scoring, epochs, out):
-    from .search import ResumableBayesSearchCV
-    from .spaces import classifier_space, regressor_space
+    from ..search import ResumableBayesSearchCV
+    from ..spaces import classifier_space, regressor_space
 
     space = classifier_space if task == "classification" else regressor_space
     return ResumableBayesSearchCV(
@@ -668,8 +668,8 @@ def _run_search(search, X_train, y_train, args, n_iter: int, n_done: int, out: P
     import joblib
     from threadpoolctl import threadpool_limits
 
-    from ._resume import CheckpointMismatch
-    from .search import ProgressCallback
+    from ..search import ProgressCallback
+    from ..search.checkpoint import CheckpointMismatch
 
     # scikit-optimize's Gaussian process is thousands of tiny BLAS calls: one
     # BLAS thread is much faster for them beside TensorFlow's thread pools.
@@ -718,8 +718,8 @@ def _write_outputs(search: Any, out: Path) -> None:
     import joblib
     import skops.io
 
-    from ._resume import atomic_path
-    from .search import trials_dataframe
+    from ..search import trials_dataframe
+    from ..search.checkpoint import atomic_path
 
     writers = {
         "model.skops": lambda path: skops.io.dump(search.best_estimator_, path),
@@ -741,7 +741,7 @@ def _save_convergence(search: Any, path: Path) -> None:
     matplotlib.use("Agg")  # no display needed
     import matplotlib.pyplot as plt
 
-    from .plotting import plot_convergence
+    from ..plotting import plot_convergence
 
     ax = plot_convergence(search)
     ax.figure.savefig(path, dpi=100, bbox_inches="tight", format="png")

@@ -1,6 +1,6 @@
 """What the loop decides after each epoch: divergence and early stopping.
 
-Small graph pieces that the epoch loop of :mod:`skoptnn._loop` calls once per
+Small graph pieces that the epoch loop of :mod:`skoptnn.engine.loop` calls once per
 epoch. ``kept`` is the snapshot a fit falls back on: the last finite epoch's
 weights, or with early stopping the restored epoch's.
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from ._keras import tf
-from ._params import Params
+from .layout import Params
+from .runtime import tf
 
 
 class FitState(NamedTuple):

@@ -1,0 +1,2 @@
+"""What the classifier and the regressor share (internal).
+"""
