@@ -12,11 +12,11 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from .base.mixin import _FLOAT32_MAX, _MLPMixin, _SklearnMixinsFirst
-from .engine.runtime import KerasClassifier
+from .base.mixin import _FLOAT32_MAX, _MLPMixin
+from .base.scikeras import KerasClassifier, SklearnMixinsFirst
 
 
-class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=_SklearnMixinsFirst):
+class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixinsFirst):
     """Multi-layer perceptron classifier in Keras, tuned like any scikit-learn model.
 
     The output layer and loss follow the target: a binary target gets one

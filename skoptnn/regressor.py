@@ -7,13 +7,13 @@ from sklearn.base import RegressorMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
-from .base.mixin import _MLPMixin, _SklearnMixinsFirst
-from .engine.runtime import KerasRegressor
+from .base.mixin import _MLPMixin
+from .base.scikeras import KerasRegressor, SklearnMixinsFirst
 
 _LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}
 
 
-class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=_SklearnMixinsFirst):
+class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFirst):
     """Multi-layer perceptron regressor in Keras, tuned like any scikit-learn model.
 
     A linear output layer with one unit per target column, trained with the

@@ -17,8 +17,6 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import (
     BaseEstimator,
-    ClassifierMixin,
-    RegressorMixin,
     _fit_context,
 )
 from sklearn.model_selection import train_test_split
@@ -37,6 +35,7 @@ from ..engine.pruning import PruningSchedule, fold_key
 from ..engine.spec import NetworkSpec, TrainSpec
 from ..engine.trainer import EarlyStopping, fit
 from .persist import from_plain, to_plain
+from .scikeras import hidden_property as _hidden_property
 
 # The compiled loop counts epochs in int32; the network computes in float32.
 _INT32_MAX = 2**31 - 1
@@ -55,34 +54,6 @@ _USER_FRAME = 5
 
 class DivergenceWarning(UserWarning):
     """Training stopped because the loss, weights or outputs became NaN or infinite."""
-
-
-class _SklearnMixinsFirst(type):
-    """Put scikit-learn's mixins before ``BaseEstimator`` in the MRO.
-
-    scikeras declares ``KerasClassifier(BaseWrapper, ClassifierMixin)``; since
-    scikit-learn 1.6 that order hides the mixin's ``__sklearn_tags__``, so
-    ``is_classifier`` is False. No subclass can reorder its bases' MRO with
-    plain inheritance, so this metaclass moves each mixin just before
-    ``BaseEstimator``, which is where scikit-learn requires it.
-    """
-
-    def mro(cls):
-        order = super().mro()
-        for mixin in (ClassifierMixin, RegressorMixin):
-            if mixin in order and BaseEstimator in order:
-                order.remove(mixin)
-                order.insert(order.index(BaseEstimator), mixin)
-        return order
-
-
-def _hidden_property(name: str, reason: str) -> property:
-    # hasattr() must be False for scikeras methods that bypass skoptnn's fit,
-    # so scikit-learn's meta-estimators do not pick them up.
-    def getter(self):
-        raise AttributeError(f"{type(self).__name__}.{name} is not available: {reason}")
-
-    return property(getter)
 
 
 class _MLPMixin:

@@ -1,4 +1,4 @@
-"""Import TensorFlow, Keras and scikeras once, quietly.
+"""Import TensorFlow and Keras once, quietly.
 
 TensorFlow's C++ runtime writes oneDNN and CUDA notices straight to file
 descriptor 2 while it loads, before any Python logging setting can stop it.
@@ -46,8 +46,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 with _quiet_stderr():
     import keras
     import tensorflow as tf
-    from scikeras.utils.transformers import ClassifierLabelEncoder
-    from scikeras.wrappers import BaseWrapper, KerasClassifier, KerasRegressor
 
     # Device discovery prints the CUDA notices; do it while still silenced.
     tf.config.list_physical_devices()
@@ -71,17 +69,10 @@ class _OwnRetracingFilter(logging.Filter):
 
 tf.get_logger().addFilter(_OwnRetracingFilter())
 
-# scikeras 0.13 still defines the tag API that scikit-learn 1.6 removed (its
-# body calls BaseEstimator._more_tags, which no longer exists, so nothing can
-# call it), and scikit-learn rejects any class in an estimator's MRO that
-# defines it without __sklearn_tags__. Drop the dead method.
-if "_more_tags" in vars(BaseWrapper):
-    del BaseWrapper._more_tags
-
 if keras.backend.backend() != "tensorflow":  # pragma: no cover - depends on env
     raise ImportError(
         "skoptnn trains with TensorFlow; KERAS_BACKEND="
         f"{keras.backend.backend()!r} is not supported. Unset KERAS_BACKEND."
     )
 
-__all__ = ["ClassifierLabelEncoder", "KerasClassifier", "KerasRegressor", "keras", "tf"]
+__all__ = ["keras", "tf"]
