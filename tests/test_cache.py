@@ -121,6 +121,6 @@ def test_evicted_graphs_are_retraced_with_the_same_results(binary_data, monkeypa
 
 def test_every_spec_field_says_how_the_graph_treats_it():
     marks = graph_fields()
-    assert set(marks) == {"value", "on_off", "fed", "none"}
+    assert set(marks) == {"value", "on_off", "fed", "shape", "none"}
     assert "activation" in marks["value"] and "optimizer" in marks["value"]
     assert "l2" in marks["fed"] and "dropout" in marks["on_off"]

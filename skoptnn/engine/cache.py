@@ -16,12 +16,13 @@ import numpy as np
 
 from .loop import make_loop
 from .runtime import THREADS_ERROR, tf
+from .spec import GraphKey
 
 # Compiled loops kept per process. A search visits one per (activation,
 # optimizer, ...) combination: a few dozen at most, each holding a few MB.
 CACHE_SIZE = 32
 
-_loops: collections.OrderedDict[tuple, Callable] = collections.OrderedDict()
+_loops: collections.OrderedDict[GraphKey, Callable] = collections.OrderedDict()
 _lock = threading.Lock()
 _traces = 0
 
@@ -44,15 +45,12 @@ def _signature(sample):
     )
 
 
-def _with_dropout(key: tuple) -> tuple | None:
+def _with_dropout(key: GraphKey) -> GraphKey | None:
     """The key of the same graph with dropout, for a key without it (else None)."""
-    options = dict(key)
-    if options.get("dropout", True):
-        return None
-    return tuple((name, True if name == "dropout" else value) for name, value in key)
+    return None if key.dropout else key._replace(dropout=True)
 
 
-def compiled_loop(key: tuple, sample: tuple) -> Callable:
+def compiled_loop(key: GraphKey, sample: tuple) -> Callable:
     """The compiled loop for ``key``; ``sample`` (its arguments) gives the signature.
 
     A fit without dropout runs the graph with dropout at rate 0 when only that
@@ -89,7 +87,7 @@ def clear_cache() -> None:
         _loops.clear()
 
 
-def cached_keys() -> list[tuple]:
+def cached_keys() -> list[GraphKey]:
     with _lock:
         return list(_loops)
 

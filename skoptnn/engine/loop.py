@@ -19,6 +19,7 @@ from .layout import Layout, Params
 from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
 from .optimizers import apply_updates, clip_gradients
 from .runtime import tf
+from .spec import FED, GraphKey
 
 # The columns of a history row.
 N_COLUMNS = 4  # loss, metric, val_loss, val_metric
@@ -33,24 +34,24 @@ class Data(NamedTuple):
     w_val: tf.Tensor
 
 
-class Config(NamedTuple):
-    """The run-time values a fit feeds the graph (float32 unless said)."""
+#: What a fit feeds the graph besides the spec's scalars (``FED``), float32 unless said.
+LOOP_FIELDS = {
+    "learning_rate": "the optimizer's step size",
+    "dropout_scale": "1 / (1 - dropout), computed in double precision as TensorFlow does",
+    "batch_size": "int32",
+    "n_epochs": "int32: epochs this call may run",
+    "seed": "int64: shuffling and dropout masks",
+    "patience": "int32",
+    "min_delta": "early stopping's least improvement",
+    "monitor": "int32: the history column early stopping watches",
+    "sign": "1 if lower is better, -1 if higher is",
+    "shuffle": "bool",
+    "early_stopping": "bool",
+}
 
-    learning_rate: tf.Tensor
-    l1: tf.Tensor
-    l2: tf.Tensor
-    dropout: tf.Tensor
-    dropout_scale: tf.Tensor
-    clip: tf.Tensor
-    batch_size: tf.Tensor  # int32
-    n_epochs: tf.Tensor  # int32: epochs this call may run
-    seed: tf.Tensor  # int64
-    patience: tf.Tensor  # int32
-    min_delta: tf.Tensor
-    monitor: tf.Tensor  # int32: the history column early stopping watches
-    sign: tf.Tensor  # 1 if lower is better, -1 if higher is
-    shuffle: tf.Tensor  # bool
-    early_stopping: tf.Tensor  # bool
+#: The run-time values of a fit: the spec's fed scalars (derived from its marks)
+#: and the loop's own.
+Config = NamedTuple("Config", [(name, tf.Tensor) for name in (*FED, *LOOP_FIELDS)])
 
 
 def _shuffle_seed(cfg: Config, epoch) -> tf.Tensor:
@@ -58,13 +59,13 @@ def _shuffle_seed(cfg: Config, epoch) -> tf.Tensor:
     return tf.stack([tf.cast(cfg.seed % (2**31 - 1), tf.int32), epoch])
 
 
-def _network_and_loss(options: dict):
-    n_unrolled, stacked = options["topology"]
-    layout = Layout(n_unrolled, stacked, options["batch_norm"])
-    net = Net(layout, ACTIVATIONS[options["activation"]], options["dropout"])
-    loss = LOSSES[options["loss"]]
+def _network_and_loss(key: GraphKey):
+    n_unrolled, stacked = key.topology
+    layout = Layout(n_unrolled, stacked, key.batch_norm)
+    net = Net(layout, ACTIVATIONS[key.activation], key.dropout)
+    loss = LOSSES[key.loss]
     output_activation = OUTPUT_ACTIVATIONS[loss.output_activation][0]
-    metric = METRICS[options["metric"], loss.output_activation]
+    metric = METRICS[key.metric, loss.output_activation]
     return layout, net, loss, output_activation, metric
 
 
@@ -86,23 +87,22 @@ def _evaluate(net, loss, output_activation, metric, params: Params, x, y, w):
     return value, score, value_error, score_error
 
 
-def evaluate(key: tuple, params: Params, x, y, w) -> tuple[float, float, float, float]:
+def evaluate(key: GraphKey, params: Params, x, y, w) -> tuple[float, float, float, float]:
     """:func:`make_loop`'s validation loss and metric for ``params`` and their standard
     errors, computed eagerly (no trace)."""
-    _, net, loss, output_activation, metric = _network_and_loss(dict(key))
+    _, net, loss, output_activation, metric = _network_and_loss(key)
     params = tf.nest.map_structure(tf.convert_to_tensor, params)
     out = _evaluate(net, loss, output_activation, metric, params, x, y, w)
     return tuple(float(t) for t in out)
 
 
-def make_loop(key: tuple) -> Callable:
+def make_loop(key: GraphKey) -> Callable:
     """The Python function that :mod:`skoptnn.engine.cache` traces for ``key``."""
-    options = dict(key)
-    n_unrolled, stacked = options["topology"]
-    layout, net, loss, output_activation, metric = _network_and_loss(options)
-    optimizer = options["optimizer"]
-    clip = "norm" if options["clipnorm"] else "value" if options["clipvalue"] else None
-    monitor_gradients = options["monitor_gradients"]
+    n_unrolled, stacked = key.topology
+    layout, net, loss, output_activation, metric = _network_and_loss(key)
+    optimizer = key.optimizer
+    clip = "norm" if key.clipnorm else "value" if key.clipvalue else None
+    monitor_gradients = key.monitor_gradients
     stacked_flags = layout.stacked_flags()
     positions = layout.kernel_positions()
 
@@ -124,7 +124,8 @@ def make_loop(key: tuple) -> Callable:
         norms = None
         if monitor_gradients:  # before and after clipping
             raw = kernel_norms(layout, grads)
-        grads = clip_gradients(list(grads), clip, cfg.clip, stacked_flags)
+        threshold = cfg.clipnorm if clip == "norm" else cfg.clipvalue
+        grads = clip_gradients(list(grads), clip, threshold, stacked_flags)
         if monitor_gradients:
             norms = tf.stack([raw, kernel_norms(layout, grads)])
         trainable, opt = apply_updates(

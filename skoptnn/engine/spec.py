@@ -3,37 +3,45 @@
 Every field says how the training graph treats it (``graph`` in its metadata):
 
 * ``"value"``: its value fixes the graph (a trace-time choice);
-* ``"on_off"``: only whether it is non-zero fixes the graph, its value is fed;
-* ``"fed"``: a tensor fed to the graph (shapes included: depth and width);
+* ``"on_off"``: only whether it is set fixes the graph, its value is fed;
+* ``"fed"``: its value is fed to the graph as a scalar;
+* ``"shape"``: it reaches the graph only as the shapes of the arrays (depth,
+  width), which the graph leaves unknown;
 * ``"none"``: the graph never sees it (for example the initializer, which only
   draws the starting weights).
 
-:meth:`TrainSpec.graph_key` is derived from these marks, so the cache key, the
-runtime feed and docs/engine.md's list of what recompiles cannot drift apart.
+and whether continued training (``warm_start``, ``partial_fit``) must keep it
+(``keep``: the arrays or the optimizer state it starts from would not fit).
+
+The graph's cache key (:class:`GraphKey`), the scalars fed to it
+(:meth:`TrainSpec.fed`) and what continued training checks
+(:meth:`TrainSpec.kept`) are all derived from these marks, so none of them is
+a hand-kept list that could drift from the fields.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any, NamedTuple
 
 
-def _mark(graph: str, **kwargs):
-    return field(metadata={"graph": graph}, **kwargs)
+def _mark(graph: str, keep: bool = False, **kwargs):
+    return field(metadata={"graph": graph, "keep": keep}, **kwargs)
 
 
 @dataclass(frozen=True)
 class NetworkSpec:
     """The network: layers, activations, per-layer techniques and output."""
 
-    n_features: int = _mark("fed")
-    hidden_layer_sizes: tuple[int, ...] = _mark("fed")  # but see topology()
-    activation: str = _mark("value")
-    batch_norm: bool = _mark("value")
+    n_features: int = _mark("shape", keep=True)
+    hidden_layer_sizes: tuple[int, ...] = _mark("shape", keep=True)  # but see topology()
+    activation: str = _mark("value", keep=True)
+    batch_norm: bool = _mark("value", keep=True)
     dropout: float = _mark("on_off")
     l1: float = _mark("fed")
     l2: float = _mark("fed")
-    n_outputs: int = _mark("fed")
-    output_activation: str = _mark("value")
+    n_outputs: int = _mark("shape", keep=True)
+    output_activation: str = _mark("value", keep=True)
     kernel_initializer: str = _mark("none", default="auto")
 
     def topology(self) -> tuple[int, bool]:
@@ -57,35 +65,47 @@ class TrainSpec:
     """Everything a fit's training depends on, beyond its data and loop options."""
 
     network: NetworkSpec
-    loss: str = _mark("value")
+    loss: str = _mark("value", keep=True)
     metric: str = _mark("value")
-    optimizer: str = _mark("value")
+    optimizer: str = _mark("value", keep=True)
     clipnorm: float | None = _mark("on_off")
     clipvalue: float | None = _mark("on_off")
 
-    @property
-    def clip(self) -> tuple[str | None, float]:
-        """``(clipping mode, threshold)``: ``("norm", c)``, ``("value", c)`` or ``(None, 1.0)``."""
-        if self.clipnorm is not None:
-            return "norm", self.clipnorm
-        if self.clipvalue is not None:
-            return "value", self.clipvalue
-        return None, 1.0
-
-    def graph_key(self, monitor_gradients: bool) -> tuple:
-        """What fixes the compiled training graph; fits with one key share it."""
-        key = []
+    def _marked(self):
         for spec in (self.network, self):
             for f in fields(spec):
-                mark = f.metadata.get("graph")
-                value = getattr(spec, f.name)
-                if mark == "value":
-                    key.append((f.name, value))
-                elif mark == "on_off":
-                    key.append((f.name, bool(value)))
-        key.append(("topology", self.network.topology()))
-        key.append(("monitor_gradients", bool(monitor_gradients)))
-        return tuple(key)
+                if "graph" in f.metadata:
+                    yield f, getattr(spec, f.name)
+
+    def graph_key(self, monitor_gradients: bool) -> GraphKey:
+        """What fixes the compiled training graph; fits with one key share it."""
+        values = {f.name: (bool(v) if f.metadata["graph"] == "on_off" else v)
+                  for f, v in self._marked() if f.metadata["graph"] in ("value", "on_off")}
+        return GraphKey(**values, topology=self.network.topology(),
+                        monitor_gradients=bool(monitor_gradients))
+
+    def fed(self) -> dict[str, float]:
+        """The scalars fed to the graph (an unset ``on_off`` field as 0)."""
+        return {f.name: (0.0 if v is None else float(v))
+                for f, v in self._marked() if f.metadata["graph"] in ("fed", "on_off")}
+
+    def kept(self) -> dict[str, Any]:
+        """What continued training must keep, by field name."""
+        return {f.name: v for f, v in self._marked() if f.metadata["keep"]}
+
+
+def _names(*marks: str) -> list[str]:
+    return [f.name for cls in (NetworkSpec, TrainSpec) for f in fields(cls)
+            if f.metadata.get("graph") in marks]
+
+
+#: The compiled graph's cache key: the ``value`` and ``on_off`` fields (the
+#: latter as bools), the network's topology and whether gradients are monitored.
+GraphKey = NamedTuple("GraphKey", [(name, Any) for name in _names("value", "on_off")]
+                      + [("topology", tuple), ("monitor_gradients", bool)])
+
+#: The scalars a fit feeds the graph (:meth:`TrainSpec.fed`), in order.
+FED = tuple(_names("fed", "on_off"))
 
 
 def graph_fields() -> dict[str, list[str]]:

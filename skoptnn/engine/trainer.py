@@ -106,13 +106,12 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     names = column_names(spec.metric)
     es = early_stopping or EarlyStopping()
     monitor = es.monitor.removeprefix("val_")
-    clip_threshold = spec.clip[1]
     cfg = Config(
-        learning_rate=np.float32(learning_rate), l1=np.float32(network.l1),
-        l2=np.float32(network.l2), dropout=np.float32(network.dropout),
+        **{name: np.float32(value) for name, value in spec.fed().items()},
+        learning_rate=np.float32(learning_rate),
         # 1 / keep_prob in double precision, then float32: TensorFlow's own dropout scale.
         dropout_scale=np.float32(1.0 / (1.0 - network.dropout)),
-        clip=np.float32(clip_threshold), batch_size=np.int32(min(batch_size, len(X))),
+        batch_size=np.int32(min(batch_size, len(X))),
         n_epochs=np.int32(epochs), seed=np.int64(seed), patience=np.int32(es.patience),
         min_delta=np.float32(es.min_delta), monitor=np.int32(names.index(es.monitor)),
         sign=np.float32(-1.0 if HIGHER_IS_BETTER.get(monitor, False) else 1.0),
