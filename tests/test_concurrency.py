@@ -70,17 +70,17 @@ FAST = dict(hidden_layer_sizes=(8,), epochs=3, random_state=0)
 
 
 def test_a_second_fit_of_the_same_instance_is_refused(data):
-    from skoptnn.base import mixin as _base
+    from skoptnn.base import guard
 
     X, y = data
     est = OptimizedMLPClassifier(**FAST).fit(X, y)
     before = est.predict_proba(X)
-    _base._fitting.add(id(est))  # as if another thread were inside est.fit
+    guard._fitting.add(id(est))  # as if another thread were inside est.fit
     try:
         with pytest.raises(RuntimeError, match="already running on this instance"):
             est.fit(X, y[::-1].copy())
     finally:
-        _base._fitting.discard(id(est))
+        guard._fitting.discard(id(est))
     np.testing.assert_array_equal(est.predict_proba(X), before)  # the running fit's state
     est.fit(X, y)  # and the instance is usable again afterwards
 

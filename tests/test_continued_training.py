@@ -167,7 +167,7 @@ def test_one_tiny_weight_does_not_switch_the_penalty_off(cancer):
     plain = OptimizedMLPClassifier(epochs=1, **SMALL).fit(X, y, sample_weight=w)
     w[0] = 1e-6
     tiny = OptimizedMLPClassifier(epochs=1, **SMALL).fit(X, y, sample_weight=w)
-    assert tiny._spec.network.l2 == pytest.approx(plain._spec.network.l2, rel=0.01)
+    assert tiny._network.spec.network.l2 == pytest.approx(plain._network.spec.network.l2, rel=0.01)
 
 
 def test_partial_fit_class_weight_on_a_chunk_missing_a_class(cancer):
@@ -183,13 +183,13 @@ def test_warm_start_carries_early_stopping_references_only_for_the_same_monitor(
     X, y = cancer
     est = OptimizedMLPClassifier(epochs=4, warm_start=True, early_stopping=True,
                                  monitor="val_accuracy", patience=50, **SMALL).fit(X, y)
-    references = est._monitor["references"]
+    references = est._network.monitor["references"]
     assert references[0] <= -max(est.history_["val_accuracy"]) + 1e-6  # signed: lower is better
     # Another monitored value: its references start afresh (not the accuracy's), so a
     # falling validation loss is kept.
     est.set_params(monitor="val_loss").fit(X, y)
-    assert est._monitor["validation"][0] == "val_loss"
-    assert est._monitor["references"][0] == pytest.approx(min(est.history_["val_loss"][4:]))
+    assert est._network.monitor["validation"][0] == "val_loss"
+    assert est._network.monitor["references"][0] == pytest.approx(min(est.history_["val_loss"][4:]))
     assert est.best_epoch_ >= 4
 
 
@@ -198,7 +198,7 @@ def test_pickled_estimator_drops_references_once_model_trained_on(cancer):
 
     X, y = cancer
     est = OptimizedMLPClassifier(epochs=3, early_stopping=True, **SMALL).fit(X, y)
-    assert pickle.loads(pickle.dumps(est))._monitor is not None
+    assert pickle.loads(pickle.dumps(est))._network.monitor is not None
     est.model_.fit(X.astype("float32"), y.reshape(-1, 1).astype("float32"), epochs=1,
                    verbose=0)
-    assert pickle.loads(pickle.dumps(est))._monitor is None
+    assert pickle.loads(pickle.dumps(est))._network.monitor is None

@@ -64,7 +64,7 @@ def test_norms_match_a_gradient_tape_on_the_first_batch(binary_data):
     est = OptimizedMLPClassifier(**params, monitor_gradients=True).fit(X, y)
     # Rebuild the fit's initial weights from its seed (as _base._fit draws it).
     seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
-    model = build_network(est._spec.network, seed)
+    model = build_network(est._network.spec.network, seed)
     with tf.GradientTape() as tape:
         p = model(X, training=True)
         target = y.reshape(-1, 1).astype(np.float32)

@@ -1,25 +1,19 @@
 """What the classifier and the regressor share: parameters, validation, fit.
 
-scikeras' wrappers are the base classes. This module fixes what scikeras 0.13
-breaks on scikit-learn >= 1.6, encodes targets itself (in the subclasses) and
-replaces Keras' ``fit`` loop with skoptnn's compiled one (:mod:`skoptnn.engine.trainer`). A
-fitted estimator holds its weights as arrays and predicts in NumPy; the Keras
-``model_`` is built from them only when asked for.
+scikeras' wrappers are the base classes (:mod:`skoptnn.base.scikeras`). The
+subclasses encode targets; this mixin validates, replaces Keras' ``fit`` loop
+with skoptnn's compiled one (:func:`skoptnn.engine.trainer.fit`) and keeps the
+result as one :class:`~skoptnn.engine.network.FittedNetwork`, which predicts in
+NumPy; the Keras ``model_`` is built from it only when asked for.
 """
 
 from __future__ import annotations
 
-import threading
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import (
-    BaseEstimator,
-    _fit_context,
-)
-from sklearn.model_selection import train_test_split
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
@@ -27,26 +21,29 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from ..engine.activations import ACTIVATIONS
 from ..engine.cache import check_runtime
 from ..engine.gradients import GradientWarning, diagnose, norm_tables
-from ..engine.inference import dense_layers, predict
-from ..engine.keras_model import build_model, read_params, read_state
 from ..engine.layout import INITIALIZERS
+from ..engine.network import FittedNetwork, ModelView
 from ..engine.optimizers import OPTIMIZERS, default_learning_rate
 from ..engine.pruning import PruningSchedule, fold_key
 from ..engine.spec import NetworkSpec, TrainSpec
 from ..engine.trainer import EarlyStopping, fit
+from .data import (
+    FLOAT32_MAX,
+    as_float32,
+    drop_zero_weights,
+    mean_one,
+    penalty_samples,
+    split_validation,
+)
+from .guard import guarded
 from .persist import from_plain, to_plain
 from .scikeras import hidden_property as _hidden_property
 
-# The compiled loop counts epochs in int32; the network computes in float32.
+# The compiled loop counts epochs in int32.
 _INT32_MAX = 2**31 - 1
-_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_FLOAT32_MAX = FLOAT32_MAX  # the classifier's class_weight check
 
-# ids of the estimators whose fit is running (an id is unique while fit holds self).
-_fitting: set[int] = set()
-_fitting_lock = threading.Lock()
-
-
-# Warnings raised in _fit point at the caller of fit: _fit, _guarded, fit, then
+# Warnings raised in _fit point at the caller of fit: _fit, guarded, fit, then
 # scikit-learn's _fit_context wrapper stand in between (and _partial_fit for
 # partial_fit).
 _USER_FRAME = 5
@@ -127,7 +124,6 @@ class _MLPMixin:
     def _stratify(self, y):
         return None
 
-    # -- fit ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, *, pruning=None):
         """Train the network on ``(X, y)``.
@@ -164,27 +160,8 @@ class _MLPMixin:
         return self._guarded(self._fit, X, y, sample_weight, pruning=pruning)
 
     def _guarded(self, train, *args, **kwargs):
-        """Run ``train``: one at a time per instance, and all or nothing."""
-        # Two fits of one instance at once would interleave their attributes.
-        with _fitting_lock:
-            if id(self) in _fitting:
-                raise RuntimeError(
-                    f"{type(self).__name__}.fit is already running on this instance in "
-                    "another thread; fit one clone per thread (sklearn.base.clone)."
-                )
-            _fitting.add(id(self))
-        try:
-            # A failed fit leaves the estimator exactly as it was, never half-fitted.
-            state = dict(self.__dict__)
-            try:
-                return train(*args, **kwargs)
-            except BaseException:
-                self.__dict__.clear()
-                self.__dict__.update(state)
-                raise
-        finally:
-            with _fitting_lock:
-                _fitting.discard(id(self))
+        """Run ``train``: one at a time per instance, and all or nothing (see guard)."""
+        return guarded(self, train, *args, **kwargs)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         first = not self.__sklearn_is_fitted__()
@@ -207,10 +184,10 @@ class _MLPMixin:
     def _fit(self, X, y, sample_weight, incremental=False, classes=None,
              stacklevel=_USER_FRAME, pruning=None):
         # Continued training (warm_start, partial_fit) starts from the fitted
-        # weights and optimizer state; partial_fit trains one epoch, on all the
-        # rows it is given (no early stopping: nothing is held out).
+        # network; partial_fit trains one epoch, on all the rows it is given (no
+        # early stopping: nothing is held out).
         continuing = self.__sklearn_is_fitted__() and (incremental or self.warm_start)
-        previous = self._fitted_state() if continuing else None
+        previous = self._continued_network() if continuing else None
         X, y = self._validate_training_data(X, y, reset=not continuing)
         sample_weight = self._sample_weight(X, y, sample_weight, incremental=incremental,
                                             classes=classes)
@@ -219,60 +196,82 @@ class _MLPMixin:
         sample_weight /= sample_weight.max()
         y_encoded = self._encode_target(y, sample_weight, continuing=continuing,
                                         classes=classes, incremental=incremental)
-        X, y_encoded, y, sample_weight = self._drop_zero_weights(X, y_encoded, y, sample_weight)
-        # Keras averages w * loss over the rows; scaled to mean 1, that is the
-        # weighted mean, so a weight of k counts as k copies of the row (as in
-        # scikit-learn's MLP) and multiplying every weight by c changes nothing.
-        sample_weight = (sample_weight / sample_weight.mean()).astype(np.float32)
-        if previous is None:
-            rng = check_random_state(self.random_state)
-            seed = int(rng.randint(np.iinfo(np.int32).max))
-        else:  # shuffling and dropout go on from where the last fit left them
-            seed = previous["seed"]
+        X, y_encoded, y, sample_weight = drop_zero_weights(X, y_encoded, y, sample_weight)
+        sample_weight = mean_one(sample_weight)
+        seed = self._draw_seed() if previous is None else previous.seed
 
         early_stopping = None if incremental else self._early_stopping()
-        if pruning is not None and early_stopping is not None:
-            # This fold's own thresholds: folds differ in level (see _pruning).
-            self._fold_key = fold_key(X, y_encoded)
-            pruning = PruningSchedule(pruning.rungs, pruning.thresholds_for(self._fold_key))
-        else:
-            pruning = None
-            self.__dict__.pop("_fold_key", None)
-        validation = None
-        monitor = None
+        pruning = self._fold_pruning(pruning, early_stopping, X, y_encoded)
+        validation = validation_key = None
         if early_stopping is not None:
-            X, y_encoded, sample_weight, validation = self._split_validation(
-                X, y_encoded, y, sample_weight, seed
-            )
+            (X, y_encoded, sample_weight), validation = split_validation(
+                X, y_encoded, sample_weight, fraction=self.validation_fraction, seed=seed,
+                stratify=self._stratify(y))
             # Early stopping's references go on only for the same monitored value over
             # the same validation rows and weights.
             validation_key = [early_stopping.monitor, fold_key(*validation)]
-            if previous is not None and previous["monitor"] is not None:
-                if previous["monitor"]["validation"] == validation_key:
-                    monitor = tuple(previous["monitor"]["references"])
-        # Weights count as copies of a row, relative to a typical (the median) row so
-        # that only their ratios matter and one tiny weight cannot switch the
-        # penalty off: the penalty's number of training samples.
-        n_samples = float(sample_weight.sum() / np.median(sample_weight))
-        spec = self._train_spec(n_features=X.shape[1], n_samples=n_samples)
+        spec = self._train_spec(X.shape[1], penalty_samples(sample_weight))
         if previous is not None:
-            _check_same_network(previous["spec"], spec)
+            _check_same_network(previous.spec, spec)
 
-        learning_rate = (
-            default_learning_rate(self.optimizer) if self.learning_rate is None
-            else float(self.learning_rate)
-        )
+        learning_rate = (default_learning_rate(self.optimizer) if self.learning_rate is None
+                         else float(self.learning_rate))
         result = fit(
             spec, seed, X, y_encoded, sample_weight, validation,
             epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
             shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
-            verbose=self.verbose, monitor_gradients=self.monitor_gradients,
-            pruning=pruning,
-            **({} if previous is None else {
-                "start": previous["params"], "optimizer_state": previous["optimizer_state"],
-                "first_epoch": previous["n_epochs"], "start_epoch": previous["best_epoch"],
-                "references": monitor}),
+            verbose=self.verbose, monitor_gradients=self.monitor_gradients, pruning=pruning,
+            **self._continuation(previous, validation_key),
         )
+        self._report(result, learning_rate, 0 if previous is None else self.n_epochs_,
+                     stacklevel + 1)
+        self._record(result, previous)
+        # One assignment: a predict in another thread sees the old network or this one.
+        self._network = FittedNetwork(
+            spec, result.params, result.optimizer_state, learning_rate, seed,
+            monitor=None if result.monitor is None else
+            {"validation": validation_key, "references": list(result.monitor)})
+        # The Keras model_ is built on first access (see model_): building one
+        # costs more than training a small network from a compiled graph.
+        self.__dict__.pop("_model", None)
+        return self
+
+    # -- the steps of fit -----------------------------------------------------
+    def _continued_network(self) -> FittedNetwork:
+        """What continued training starts from: model_'s weights if it was built
+        (it may have trained on), else fit's."""
+        view = self.__dict__.get("_model")
+        return self._network if view is None else view.state()
+
+    def _continuation(self, previous: FittedNetwork | None, validation_key) -> dict:
+        """The trainer's arguments that continue ``previous``, numbering epochs on."""
+        if previous is None:
+            return {}
+        monitor = previous.monitor
+        references = (tuple(monitor["references"]) if monitor is not None
+                      and validation_key is not None
+                      and monitor["validation"] == validation_key else None)
+        # Whose weights these are: the restored best epoch's, unless model_
+        # trained on (then, as for a fit without early stopping, the last's).
+        trained_on = "_model" in self.__dict__
+        return {"start": previous.params, "optimizer_state": previous.optimizer_state,
+                "first_epoch": self.n_epochs_,
+                "start_epoch": None if trained_on else self.best_epoch_,
+                "references": None if trained_on else references}
+
+    def _draw_seed(self) -> int:
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _fold_pruning(self, pruning, early_stopping, X, y_encoded):
+        """This fold's own pruning thresholds: folds differ in level (see the engine's pruning)."""
+        if pruning is None or early_stopping is None:
+            self.__dict__.pop("_fold_key", None)
+            return None
+        self._fold_key = fold_key(X, y_encoded)
+        return PruningSchedule(pruning.rungs, pruning.thresholds_for(self._fold_key))
+
+    def _report(self, result, learning_rate: float, first_epoch: int, stacklevel: int) -> None:
+        """Warn about a divergence, and about gradients that vanish or explode."""
         if result.diverged_epoch is not None:
             kept = (f"the weights of epoch {result.kept_epoch}" if result.kept_epoch
                     else "the initial weights")
@@ -280,44 +279,29 @@ class _MLPMixin:
                 f"Training diverged: the loss, weights or outputs became non-finite at "
                 f"epoch {result.diverged_epoch + 1}; the fit kept {kept}. "
                 f"Lower learning_rate (now {learning_rate:g}) or set clipnorm=1.0.",
-                DivergenceWarning,
-                stacklevel=stacklevel,
-            )
-
+                DivergenceWarning, stacklevel=stacklevel + 1)
         self.gradient_norms_ = self.raw_gradient_norms_ = None
         if self.monitor_gradients:
-            first_epoch = 0 if previous is None else previous["n_epochs"]
             self.gradient_norms_, self.raw_gradient_norms_ = norm_tables(
-                result.gradient_norms, result.kernel_names, first_epoch
-            )
+                result.gradient_norms, result.kernel_names, first_epoch)
             message = diagnose(self.raw_gradient_norms_)
             if message is not None:
-                warnings.warn(message, GradientWarning, stacklevel=stacklevel)
+                warnings.warn(message, GradientWarning, stacklevel=stacklevel + 1)
 
-        history = result.history
+    def _record(self, result, previous: FittedNetwork | None) -> None:
+        """The public record of the fit: history, epochs run, best and pruned epoch."""
+        history, n_before = result.history, 0
         if previous is not None:  # one history across the calls, as n_epochs_ counts
-            before, n_before = previous["history"], previous["n_epochs"]
+            before, n_before = self.history_, self.n_epochs_
             # A column one of the calls did not record (val_loss without early
             # stopping) is NaN there, so every column has n_epochs_ entries.
             history = {k: before.get(k, [np.nan] * n_before)
                        + history.get(k, [np.nan] * result.n_epochs)
                        for k in dict.fromkeys([*before, *history])}
-        # The Keras model_ is built on first access (see model_): building one
-        # costs more than training a small network from a compiled graph.
-        self.__dict__.pop("_model", None)
-        self._params = result.params
-        self._dense = dense_layers(spec.network, result.params)
-        self._optimizer_state = result.optimizer_state
-        self._learning_rate = learning_rate
-        self._seed = seed
         self.history_ = history
-        self.n_epochs_ = (0 if previous is None else previous["n_epochs"]) + result.n_epochs
+        self.n_epochs_ = n_before + result.n_epochs
         self.best_epoch_ = result.best_epoch
         self.pruned_epoch_ = result.pruned_epoch
-        self._monitor = (None if result.monitor is None else
-                         {"validation": validation_key, "references": list(result.monitor)})
-        self._spec = spec
-        return self
 
     def _search_defaults(self) -> dict:
         """What the parameters that default to None mean, as values a search space holds.
@@ -336,21 +320,6 @@ class _MLPMixin:
                 out[name] = float("inf")
         return out
 
-    def _fitted_state(self) -> dict:
-        """What continued training starts from: the current weights and optimizer state."""
-        model = self.__dict__.get("_model")
-        params, optimizer_state = self._params, self._optimizer_state
-        if model is not None:  # model_ may have been trained further
-            params, model_state = read_state(model, self._spec)
-            optimizer_state = optimizer_state if model_state is None else model_state
-        return {"spec": self._spec, "params": params, "optimizer_state": optimizer_state,
-                "seed": self._seed, "n_epochs": self.n_epochs_, "history": self.history_,
-                # Early stopping's references, unless model_ trained on (as best_epoch).
-                "monitor": self.__dict__.get("_monitor") if model is None else None,
-                # Whose weights these are: the restored best epoch's, unless model_
-                # trained on (then, as for a fit without early stopping, the last's).
-                "best_epoch": self.best_epoch_ if model is None else None}
-
     # -- the Keras model, built on demand --------------------------------------
     @property
     def model_(self):
@@ -359,63 +328,39 @@ class _MLPMixin:
         It is built once and kept: training it further (``model_.fit``)
         changes what ``predict`` returns and what pickling saves.
         """
-        if "_params" not in self.__dict__:
+        network = self.__dict__.get("_network")
+        if network is None:
             raise AttributeError(f"{type(self).__name__} has no model_ before fit.")
-        model = self.__dict__.get("_model")
-        if model is None:
+        view = self.__dict__.get("_model")
+        if view is None:
+            check_runtime()
             # setdefault: threads that race here all get the same model.
-            model = self.__dict__.setdefault("_model", self._build_model())
-        return model
-
-    def _build_model(self):
-        check_runtime()
-        return build_model(self._spec, self._params, self._optimizer_state,
-                           self._learning_rate, self._seed)
-
-    def _current_params(self):
-        """The weights to predict with: model_'s if it was built, else fit's."""
-        model = self.__dict__.get("_model")
-        if model is None:
-            return self._params
-        return read_params(model, self._spec.network)
+            view = self.__dict__.setdefault("_model", ModelView(network.build_model(), network))
+        return view.model
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        state.pop("_dense", None)  # derived from _params: __setstate__ rebuilds it
-        model = state.pop("_model", None)
-        if model is not None:  # pickle what model_ knows now, not only what fit left
-            params, optimizer_state = read_state(model, self._spec)
-            state["_params"] = params
-            # model_ may have trained on: early stopping's references no longer hold.
-            state["_monitor"] = None
-            # Unless model_ was recompiled with another optimizer, which the
-            # rebuilt model_ (compiled as fit left it) could not take.
-            if optimizer_state is not None:
-                state["_optimizer_state"] = optimizer_state
+        if state.pop("_model", None) is not None:  # what model_ knows now, not what fit left
+            state["_network"] = self._continued_network()
         # Plain arrays and built-in values only, so that skops.io loads it safely.
         return to_plain(state)
 
     def __setstate__(self, state):
-        # Estimators pickled with their model_ hold the model itself.
         state = from_plain(state)
+        # Estimators pickled by scikeras-era code hold the model itself.
         model = state.pop("model_", None)
         super().__setstate__(state)
         if model is not None:
-            self.__dict__["_model"] = model
-            self._params, optimizer_state = read_state(model, self._spec)
-            if optimizer_state is not None:
-                self._optimizer_state = optimizer_state
-        if "_params" in self.__dict__:
-            self._dense = dense_layers(self._spec.network, self._params)
+            self.__dict__["_model"] = view = ModelView(model, self._network)
+            self._network = view.state()
 
-    # -- the steps of fit -----------------------------------------------------
     def _validate_training_data(self, X, y, reset=True):
         X, y = validate_data(
             self, X, y, reset=reset, accept_sparse=("csr", "csc", "coo"),
             dtype=(np.float32, np.float64), multi_output=self._multi_output,
             y_numeric=not self._is_classifier,
         )
-        return _as_float32(X), y
+        return as_float32(X), y
 
     def _sample_weight(self, X, y, sample_weight, incremental=False, classes=None):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
@@ -426,16 +371,14 @@ class _MLPMixin:
             raise ValueError("Sample weights must contain at least one non-zero number.")
         return sample_weight
 
-    @staticmethod
-    def _drop_zero_weights(X, y_encoded, y, sample_weight):
-        # A zero weight means "not in the data": drop it so the mini-batches are
-        # exactly those of the data without it.
-        keep = sample_weight != 0
-        if not keep.any():
-            raise ValueError("sample_weight is zero for every sample: nothing to train on.")
-        if keep.all():
-            return X, y_encoded, y, sample_weight
-        return X[keep], y_encoded[keep], y[keep], sample_weight[keep]
+    def _sample_weight(self, X, y, sample_weight, incremental=False, classes=None):
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
+        if np.any(sample_weight < 0):
+            raise ValueError("sample_weight must be non-negative.")
+        if not sample_weight.any():
+            # scikit-learn >= 1.8 says so itself; 1.6-1.7 let it through to a 0/0.
+            raise ValueError("Sample weights must contain at least one non-zero number.")
+        return sample_weight
 
     def _hidden_layer_sizes(self) -> tuple[int, ...]:
         if self.hidden_layer_sizes is None:
@@ -485,32 +428,6 @@ class _MLPMixin:
             return None
         return EarlyStopping(self.monitor, int(self.patience), float(self.min_delta))
 
-    def _split_validation(self, X, y_encoded, y, sample_weight, seed):
-        stratify = self._stratify(y)
-        if stratify is not None:
-            labels, counts = np.unique(stratify, return_counts=True)
-            if counts.min() < 2:
-                rare = np.asarray(labels[counts.argmin()]).tolist()  # plain, for the message
-                raise ValueError(
-                    "early_stopping=True holds out a stratified validation set "
-                    f"(validation_fraction={self.validation_fraction}), which needs at least "
-                    f"2 samples of every class; class {rare!r} has "
-                    f"{counts.min()} with non-zero weight. Provide more samples or set "
-                    "early_stopping=False."
-                )
-        try:
-            X_tr, X_val, y_tr, y_val, w_tr, w_val = train_test_split(
-                X, y_encoded, sample_weight, test_size=self.validation_fraction,
-                random_state=seed % (2**32), stratify=stratify,
-            )
-        except ValueError as exc:
-            raise ValueError(
-                f"early_stopping=True could not hold out validation_fraction="
-                f"{self.validation_fraction} of {len(X)} samples: {exc} Provide more "
-                "samples, change validation_fraction, or set early_stopping=False."
-            ) from None
-        return X_tr, y_tr, w_tr, (X_val, y_val, w_val)
-
     # -- predict --------------------------------------------------------------
     def _predict_raw(self, X, **kwargs):
         """Network outputs for ``X`` (probabilities for a classifier)."""
@@ -519,50 +436,30 @@ class _MLPMixin:
             self, X, reset=False, accept_sparse=("csr", "csc", "coo"),
             dtype=(np.float32, np.float64),
         )
-        network = self._spec.network
-        if "_model" in self.__dict__:  # model_ may have been trained since: read it
-            return predict(network, self._current_params(), _as_float32(X))
-        # fit's weights, converted (and batch norm folded) once by _fit, not per call.
-        return predict(network, self._params, _as_float32(X), dense=self._dense)
+        return self._live_network().predict(as_float32(X))
+
+    def _live_network(self) -> FittedNetwork:
+        """The network to predict with: model_'s current weights once it is built."""
+        view = self.__dict__.get("_model")
+        return self._network if view is None else view.network()
 
     def __sklearn_is_fitted__(self):
-        return "_params" in self.__dict__
+        return "_network" in self.__dict__
 
 
 _LOSS_PARAMS = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
-# What continued training cannot change: the arrays it starts from would not fit.
-_NETWORK_FIELDS = ("n_features", "hidden_layer_sizes", "activation", "batch_norm",
-                   "n_outputs", "output_activation")
 
 
 def _check_same_network(old: TrainSpec, new: TrainSpec) -> None:
-    pairs = [(name, getattr(old.network, name), getattr(new.network, name))
-             for name in _NETWORK_FIELDS]
-    pairs += [(name, getattr(old, name), getattr(new, name)) for name in ("loss", "optimizer")]
-    for name, before, now in pairs:
-        if before != now:
+    """Refuse to continue ``old`` with a description whose arrays would not fit."""
+    before, now = old.kept(), new.kept()
+    for name in before:
+        if before[name] != now[name]:
+            was, is_ = before[name], now[name]
             if name == "loss":  # the parameter's value, not Keras' name for it
-                before, now = _LOSS_PARAMS.get(before, before), _LOSS_PARAMS.get(now, now)
+                was, is_ = _LOSS_PARAMS.get(was, was), _LOSS_PARAMS.get(is_, is_)
             raise ValueError(
                 f"warm_start=True and partial_fit continue the fitted network, whose {name} "
-                f"was {before!r}; this fit's is {now!r}. Keep it, or set warm_start=False "
+                f"was {was!r}; this fit's is {is_!r}. Keep it, or set warm_start=False "
                 "(or refit with fit) to train a new network."
             )
-
-
-def _as_float32(X) -> np.ndarray:
-    """``X`` (validated, float32 or float64, maybe sparse) as the network's dense float32."""
-    try:
-        # The network computes in float32: a finite float64 beyond its range
-        # would silently become inf there.
-        with np.errstate(over="raise"):
-            if sp.issparse(X):
-                # Cast before densifying: a dense float64 copy would take twice the memory.
-                return X.astype(np.float32).toarray()
-            return np.asarray(X, dtype=np.float32)
-    except FloatingPointError:
-        raise ValueError(
-            f"X has values too large for float32, the precision the network computes in "
-            f"(largest magnitude {abs(X).max():.3g}, float32 holds up to "
-            f"{_FLOAT32_MAX:.3g}). Rescale X, e.g. with StandardScaler."
-        ) from None

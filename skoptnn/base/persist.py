@@ -7,8 +7,6 @@ any code beyond these classes' ``__setstate__``.
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 _TRUSTED = (
     "skoptnn.classifier.OptimizedMLPClassifier",
     "skoptnn.regressor.OptimizedMLPRegressor",
@@ -56,49 +54,36 @@ def _frame_from_plain(plain: dict):
     return pd.DataFrame(plain["values"], index=index, columns=plain["columns"])
 
 
+_FRAMES = ("gradient_norms_", "raw_gradient_norms_")
+# The fitted state of the flat layout (before skoptnn.engine.network): seven
+# private attributes, saved each as plain values. Files users hold carry them.
+_LEGACY = {"_spec": "spec", "_params": "params", "_optimizer_state": "optimizer_state",
+           "_learning_rate": "learning_rate", "_seed": "seed", "_monitor": "monitor"}
+
+
 def to_plain(state: dict) -> dict:
     """``state`` (an estimator's ``__dict__``) with only arrays and built-in values."""
     state = dict(state)
-    params = state.get("_params")
-    if params is not None:
-        state["_params"] = {"trainable": list(params.trainable), "moving": list(params.moving)}
-    opt = state.get("_optimizer_state")
-    if opt is not None:
-        state["_optimizer_state"] = {
-            "step": int(opt.step), "slots": [list(slot) for slot in opt.slots],
-            "extra": [float(x) for x in opt.extra]}
-    spec = state.get("_spec")
-    if spec is not None:
-        state["_spec"] = asdict(spec)
-    for name in ("gradient_norms_", "raw_gradient_norms_"):
+    if state.get("_network") is not None:
+        state["_network"] = state["_network"].to_plain()
+    for name in _FRAMES:
         if state.get(name) is not None:
             state[name] = _frame_to_plain(state[name])
     return state
 
 
 def from_plain(state: dict) -> dict:
-    """The inverse of :func:`to_plain`."""
-    import numpy as np
-
-    from ..engine.layout import Params
-    from ..engine.optimizers import OptimizerState
-    from ..engine.spec import NetworkSpec, TrainSpec
+    """The inverse of :func:`to_plain`, for this layout's states and the flat layout's."""
+    from ..engine.network import FORMAT, FittedNetwork
 
     state = dict(state)
-    params = state.get("_params")
-    if isinstance(params, dict):
-        state["_params"] = Params(tuple(params["trainable"]), tuple(params["moving"]))
-    opt = state.get("_optimizer_state")
-    if isinstance(opt, dict):
-        state["_optimizer_state"] = OptimizerState(
-            np.int64(opt["step"]), tuple(tuple(slot) for slot in opt["slots"]),
-            tuple(np.asarray(x, np.float32) for x in opt["extra"]))
-    spec = state.get("_spec")
-    if isinstance(spec, dict):
-        network = dict(spec["network"])
-        network["hidden_layer_sizes"] = tuple(network["hidden_layer_sizes"])
-        state["_spec"] = TrainSpec(**{**spec, "network": NetworkSpec(**network)})
-    for name in ("gradient_norms_", "raw_gradient_norms_"):
+    if "_params" in state:
+        state.pop("_dense", None)  # derived: rebuilt from the weights
+        legacy = {new: state.pop(old, None) for old, new in _LEGACY.items()}
+        state["_network"] = {"format": FORMAT, **legacy}
+    if isinstance(state.get("_network"), dict):
+        state["_network"] = FittedNetwork.from_plain(state["_network"])
+    for name in _FRAMES:
         if isinstance(state.get(name), dict):
             state[name] = _frame_from_plain(state[name])
     return state

@@ -132,13 +132,13 @@ def read_state(model: keras.Model, spec: TrainSpec) -> tuple[Params, OptimizerSt
     """``model``'s weights and, if it still has the fit's optimizer, that optimizer's state."""
     params = read_params(model, spec.network)
     optimizer = model.optimizer
-    if type(optimizer) is not OPTIMIZERS[spec.optimizer].keras_class:
+    # Recompiled with another optimizer, or with a new one not yet built (it has
+    # no state until it trains): the fit's state no longer applies.
+    if type(optimizer) is not OPTIMIZERS[spec.optimizer].keras_class or not optimizer.built:
         return params, None
-    try:
-        state = from_keras(optimizer, spec.optimizer)
-    except ValueError:  # built for other variables (recompiled, or a layer frozen)
-        return params, None
+    # A Keras release that lays its variables out otherwise raises here, loudly.
+    state = from_keras(optimizer, spec.optimizer)
     if len(state.slots) and len(state.slots[0]) != len(_keras_variables(model, spec.network)):
-        return params, None
+        return params, None  # built for other variables (a layer frozen, say)
     slots = tuple(from_keras_order(spec.network, list(slot)) for slot in state.slots)
     return params, state._replace(slots=slots)

@@ -1,0 +1,208 @@
+"""A fitted network: everything predicting, ``model_``, saving and continuing need.
+
+An estimator holds one :class:`FittedNetwork` and replaces it whole after each
+fit, so a ``predict`` running beside a refit in another thread sees either the
+old network or the new one, never the new weights with the old description.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+from .inference import dense_layers, predict
+from .layout import INITIALIZERS, Params, from_layers
+from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
+from .optimizers import OPTIMIZERS, OptimizerState, initial_state
+from .spec import NetworkSpec, TrainSpec
+
+#: The version of :meth:`FittedNetwork.to_plain`'s layout.
+FORMAT = 1
+
+
+@dataclass(frozen=True, eq=False)
+class FittedNetwork:
+    """A trained network and the state its training stopped in.
+
+    ``monitor`` holds early stopping's references (see
+    :mod:`skoptnn.engine.monitors`) with the validation rows they were measured
+    on, so that a continued fit on the same rows goes on from them.
+    """
+
+    spec: TrainSpec
+    params: Params
+    optimizer_state: OptimizerState
+    learning_rate: float
+    seed: int
+    monitor: dict | None = None
+    # The layers predict multiplies by, batch norm folded in: derived from params.
+    dense: list = field(init=False, repr=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "dense", dense_layers(self.spec.network, self.params))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The network's outputs for float32 ``X`` (probabilities for a classifier)."""
+        return predict(self.spec.network, self.params, X, dense=self.dense)
+
+    def build_model(self):
+        """A compiled Keras model holding these weights and this optimizer state."""
+        from .keras_model import build_model
+
+        return build_model(self.spec, self.params, self.optimizer_state, self.learning_rate,
+                           self.seed)
+
+    def with_weights(self, params: Params,
+                     optimizer_state: OptimizerState | None = None) -> FittedNetwork:
+        """This network with other weights (and optimizer state, if given), e.g. ``model_``'s.
+
+        Early stopping's references do not hold for weights trained on elsewhere.
+        """
+        if _same(params, self.params) and optimizer_state is None:
+            return self
+        return replace(self, params=params, monitor=None,
+                       optimizer_state=optimizer_state or self.optimizer_state)
+
+    # -- saving: plain arrays, numbers, strings and containers only (skops) -----
+    def to_plain(self) -> dict:
+        opt = self.optimizer_state
+        return {
+            "format": FORMAT,
+            "spec": asdict(self.spec),
+            "params": {"trainable": list(self.params.trainable),
+                       "moving": list(self.params.moving)},
+            "optimizer_state": {"step": int(opt.step),
+                                "slots": [list(slot) for slot in opt.slots],
+                                "extra": [float(x) for x in opt.extra]},
+            "learning_rate": float(self.learning_rate),
+            "seed": int(self.seed),
+            "monitor": self.monitor,
+        }
+
+    @classmethod
+    def from_plain(cls, plain: dict) -> FittedNetwork:
+        """The inverse of :meth:`to_plain`; refuses a state that is not a network's.
+
+        A skops file loads only trusted types, but their state is data anyone
+        could have edited: every name must be one of skoptnn's and every array
+        must have the shape the description gives it.
+        """
+        if not isinstance(plain, dict) or plain.get("format") != FORMAT:
+            raise ValueError(f"Not a skoptnn network state of format {FORMAT}: "
+                             f"{type(plain).__name__} with format "
+                             f"{plain.get('format') if isinstance(plain, dict) else None!r}.")
+        spec = _spec_from_plain(plain["spec"])
+        params = Params(tuple(np.asarray(a) for a in plain["params"]["trainable"]),
+                        tuple(np.asarray(a) for a in plain["params"]["moving"]))
+        _check_arrays("weights", params, _zeros(spec.network))
+        opt = plain["optimizer_state"]
+        state = OptimizerState(np.int64(opt["step"]),
+                               tuple(tuple(np.asarray(a) for a in s) for s in opt["slots"]),
+                               tuple(np.asarray(x, np.float32) for x in opt["extra"]))
+        expected = initial_state(spec.optimizer, list(params.trainable))
+        _check_arrays("optimizer state", (state.slots, state.extra),
+                      (expected.slots, expected.extra))
+        learning_rate, seed = float(plain["learning_rate"]), int(plain["seed"])
+        if not (np.isfinite(learning_rate) and learning_rate > 0):
+            raise ValueError(f"Saved network state: learning_rate {learning_rate!r} is not "
+                             "a positive number.")
+        monitor = plain.get("monitor")
+        if monitor is not None and not isinstance(monitor, dict):
+            raise ValueError("Saved network state: monitor is not a dict.")
+        return cls(spec, params, state, learning_rate, seed, monitor)
+
+
+def _same(a: Params, b: Params) -> bool:
+    return all(len(x) == len(y) and all(np.array_equal(p, q) for p, q in zip(x, y, strict=True))
+               for x, y in ((a.trainable, b.trainable), (a.moving, b.moving)))
+
+
+# What a saved description may name: skoptnn's own tables, nothing else.
+_NAMES: dict[str, Any] = {
+    "activation": ACTIVATIONS, "output_activation": OUTPUT_ACTIVATIONS,
+    "kernel_initializer": INITIALIZERS, "loss": LOSSES, "optimizer": OPTIMIZERS,
+    "metric": {metric for metric, _ in METRICS},
+}
+
+
+def _spec_from_plain(plain: dict) -> TrainSpec:
+    try:
+        network = dict(plain["network"])
+        network["hidden_layer_sizes"] = tuple(int(s) for s in network["hidden_layer_sizes"])
+        spec = TrainSpec(**{**plain, "network": NetworkSpec(**network)})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"Saved network state: the description is not skoptnn's ({exc}).") \
+            from None
+    values = {**asdict(spec.network), **{k: v for k, v in asdict(spec).items()
+                                          if k != "network"}}
+    for name, allowed in _NAMES.items():
+        if not isinstance(values[name], str) or values[name] not in allowed:
+            raise ValueError(f"Saved network state: {name} {values[name]!r} is not one of "
+                             f"skoptnn's ({', '.join(sorted(allowed))}).")
+    sizes = [values["n_features"], *values["hidden_layer_sizes"], values["n_outputs"]]
+    if not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
+        raise ValueError(f"Saved network state: layer sizes {sizes} are not positive integers.")
+    return spec
+
+
+def _zeros(spec: NetworkSpec) -> Params:
+    sizes = [spec.n_features, *spec.hidden_layer_sizes, spec.n_outputs]
+    per_layer = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        layer = {"kernel": np.zeros((fan_in, fan_out), np.float32),
+                 "bias": np.zeros(fan_out, np.float32)}
+        if spec.batch_norm and i < len(spec.hidden_layer_sizes):
+            layer.update({n: np.zeros(fan_out, np.float32)
+                          for n in ("gamma", "beta", "moving_mean", "moving_variance")})
+        per_layer.append(layer)
+    return from_layers(spec, per_layer)
+
+
+def _check_arrays(what: str, got, expected) -> None:
+    flat_got, flat_expected = _flatten(got), _flatten(expected)
+    shapes = [np.shape(a) for a in flat_got]
+    if shapes != [np.shape(a) for a in flat_expected] or not all(
+            np.asarray(a).dtype == np.float32 for a in flat_got):
+        raise ValueError(f"Saved network state: the {what} do not fit the network's "
+                         f"description (shapes {shapes}, expected float32 "
+                         f"{[np.shape(a) for a in flat_expected]}).")
+
+
+def _flatten(structure) -> list:
+    if isinstance(structure, (tuple, list)):
+        return [a for item in structure for a in _flatten(item)]
+    return [structure]
+
+
+class ModelView:
+    """A built ``model_`` and the network of its current weights.
+
+    ``model_`` is a live Keras model that may be trained further, so predictions
+    follow its weights; the prediction layers are re-derived only when those
+    weights have changed since the last call.
+    """
+
+    def __init__(self, model, network: FittedNetwork) -> None:
+        self.model = model
+        self._network = network
+
+    def network(self) -> FittedNetwork:
+        """The network with ``model``'s current weights."""
+        from .keras_model import read_params
+
+        network = self._network
+        # One assignment: threads predicting at once each get a whole network.
+        self._network = network = network.with_weights(
+            read_params(self.model, network.spec.network))
+        return network
+
+    def state(self) -> FittedNetwork:
+        """The network with ``model``'s weights and, if it kept the fit's optimizer,
+        that optimizer's state: what pickling saves and continued training starts from."""
+        from .keras_model import read_state
+
+        params, optimizer_state = read_state(self.model, self._network.spec)
+        return self._network.with_weights(params, optimizer_state)
