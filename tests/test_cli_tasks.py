@@ -8,7 +8,8 @@ import pytest
 from conftest import cli_error
 from sklearn.datasets import load_diabetes
 
-from skoptnn.cli import _infer_task, main
+from skoptnn.cli import main
+from skoptnn.cli.data import infer_task
 
 TINY = ["--cv", "2", "--epochs", "3"]
 
@@ -53,7 +54,7 @@ def test_tune_and_predict_a_regression_csv(diabetes_csv, tmp_path, capsys):
     ([True, False] * 20, "classification"),
 ])
 def test_auto_task_rule(values, task):
-    assert _infer_task(pd.Series(values, name="y")) == task
+    assert infer_task(pd.Series(values, name="y")) == task
 
 
 def test_task_option_overrides_the_rule(tmp_path, capsys):
