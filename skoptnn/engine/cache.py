@@ -8,6 +8,7 @@ Also here: the guards that keep TensorFlow from running where it cannot.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -18,13 +19,52 @@ from .loop import make_loop
 from .runtime import THREADS_ERROR, tf
 from .spec import GraphKey
 
-# Compiled loops kept per process. A search visits one per (activation,
-# optimizer, ...) combination: a few dozen at most, each holding a few MB.
-CACHE_SIZE = 32
+# Compiled loops kept per process: None sizes the cache on first use by
+# capacity(), so that no shipped search space evicts a graph it will visit again.
+CACHE_SIZE: int | None = None
+# Room for hand-made fits beside a search, each loop holding a few MB.
+_FLOOR = 32
 
 _loops: collections.OrderedDict[GraphKey, Callable] = collections.OrderedDict()
 _lock = threading.Lock()
 _traces = 0
+
+
+@functools.cache
+def _most_visited_keys() -> int:
+    """The most graph keys any one of skoptnn's shipped search spaces can visit.
+
+    A space's dimensions that fix the graph (the spec's ``value`` and ``on_off``
+    fields, and a depth range that includes 0) multiply its count; the target
+    fixes the output layer, so one search sees one.
+    """
+    from .. import spaces
+    from .spec import graph_fields
+
+    marks = graph_fields()
+    count_all = {*marks["value"]} - {"output_activation", "metric"}
+    candidates = [make() for make in (spaces.classifier_space, spaces.regressor_space)]
+    candidates += [spaces.preset_space(name, space=make) for name in spaces.PRESETS
+                   for make in (spaces.classifier_space, spaces.regressor_space)]
+    most = 0
+    for space in candidates:
+        count = 1
+        for name, dim in space.items():
+            categories = getattr(dim, "categories", None)
+            if name in count_all and categories is not None:
+                count *= len(set(categories))
+            elif name in marks["on_off"]:  # a range from 0 holds off and on
+                values = categories if categories is not None else (dim.low, dim.high)
+                count *= len({bool(v) for v in values})
+            elif name == "n_layers" and getattr(dim, "low", 1) == 0:
+                count *= 2  # no hidden layer is a graph of its own
+        most = max(most, count)
+    return most
+
+
+def capacity() -> int:
+    """How many compiled loops this process keeps."""
+    return CACHE_SIZE if CACHE_SIZE is not None else max(_FLOOR, _most_visited_keys())
 
 
 def traced_graphs() -> int:
@@ -76,7 +116,7 @@ def compiled_loop(key: GraphKey, sample: tuple) -> Callable:
                        autograph=False)
     with _lock:
         loop = _loops.setdefault(key, loop)  # a thread that raced here uses the first
-        while len(_loops) > CACHE_SIZE:
+        while len(_loops) > capacity():
             _loops.popitem(last=False)
     return loop
 

@@ -14,7 +14,7 @@ from .activations import Activation
 from .layout import DENSE, DROPOUT_SEED_OFFSET, Layout, Params
 from .runtime import tf
 
-# Keras' BatchNormalization defaults.
+# Batch norm's constants, here and in model_'s layers (Keras' defaults).
 BN_EPSILON = 1e-3
 BN_MOMENTUM = 0.99
 # Keras casts a seed generator's int64 state to int32 seeds modulo this.
@@ -203,13 +203,6 @@ def add_penalty(layout: Layout, params: Params, grads: tuple, l1, l2) -> tuple:
         w = params.trainable[i]
         grads[i] = grads[i] + l1 * tf.sign(w) + 2.0 * l2 * w
     return tuple(grads)
-
-
-def penalty(layout: Layout, params: Params, l1, l2) -> tf.Tensor:
-    """Keras' L1L2 penalty summed over every kernel."""
-    kernels = [params.trainable[i] for i in layout.kernel_positions()]
-    return tf.add_n([l1 * tf.reduce_sum(tf.abs(w)) + l2 * tf.reduce_sum(tf.square(w))
-                     for w in kernels])
 
 
 def kernel_norms(layout: Layout, grads: tuple) -> tf.Tensor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .graph import BN_EPSILON, BN_MOMENTUM
 from .layout import (
     BN_MOVING,
     BN_TRAINABLE,
@@ -47,7 +48,8 @@ def build_network(spec: NetworkSpec, seed: int) -> keras.Model:
             kernel_regularizer=regularizer, name=f"hidden_{i + 1}",
         )(x)
         if spec.batch_norm:
-            x = keras.layers.BatchNormalization(name=f"batch_norm_{i + 1}")(x)
+            x = keras.layers.BatchNormalization(
+                momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=f"batch_norm_{i + 1}")(x)
         x = keras.layers.Activation(spec.activation, name=f"{spec.activation}_{i + 1}")(x)
         if spec.dropout > 0:
             x = keras.layers.Dropout(
