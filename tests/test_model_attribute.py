@@ -1,30 +1,69 @@
 """model_: the Keras network, built from the fitted weights on first access."""
 
-import itertools
 import pickle
 
 import numpy as np
 import pytest
+from keras_reference import ACTIVATIONS, AUTO_INIT
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
 from skoptnn.engine.keras_model import build_network, read_params
-from skoptnn.engine.layout import INITIALIZERS, initial_params
-from skoptnn.engine.runtime import tf
+from skoptnn.engine.layout import initial_params
+from skoptnn.engine.runtime import keras, tf
 from skoptnn.engine.spec import NetworkSpec
 
 SMALL = dict(n_layers=2, units=8, epochs=10, batch_size=32, learning_rate=0.01, random_state=0)
+# kernel_initializer -> Keras' initializer class, as the docstrings list them
+# (written out here, not read from skoptnn's table).
+INITIALIZERS = {
+    "zeros": keras.initializers.Zeros,
+    "random_normal": keras.initializers.RandomNormal,
+    "random_uniform": keras.initializers.RandomUniform,
+    "glorot_uniform": keras.initializers.GlorotUniform,
+    "glorot_normal": keras.initializers.GlorotNormal,
+    "he_normal": keras.initializers.HeNormal,
+    "he_uniform": keras.initializers.HeUniform,
+    "lecun_normal": keras.initializers.LecunNormal,
+    "lecun_uniform": keras.initializers.LecunUniform,
+}
+SEED = 1234
+
+
+def _expected_class(init: str, activation: str, index: int, n_hidden: int):
+    if init != "auto":
+        return INITIALIZERS[init]
+    # "auto": by activation for the hidden layers, Glorot (uniform) for the output layer.
+    return AUTO_INIT[activation] if index < n_hidden else keras.initializers.GlorotUniform
 
 
 @pytest.mark.parametrize("hidden, batch_norm",
                          [((), False), ((5,), True), ((5, 4), False), ((6, 6, 6), True)])
-def test_initial_params_are_those_build_network_draws(hidden, batch_norm):
-    # Fits start from initial_params without building a model: they must be
-    # exactly what build_network(spec, seed) holds.
-    for init, activation in itertools.product(INITIALIZERS, ["relu", "tanh", "selu"]):
+def test_initial_weights_are_keras_initializers_seeded_per_layer(hidden, batch_norm):
+    """Dense layer i starts from Keras' initializer (the literal class) seeded SEED + i;
+    biases at 0; batch norm at gamma 1, beta 0, moving mean 0, moving variance 1. Fits
+    start from initial_params without building a model: it holds exactly those values."""
+    cases = [(init, "relu") for init in INITIALIZERS]
+    cases += [("auto", activation) for activation in ACTIVATIONS]
+    for init, activation in cases:
         spec = NetworkSpec(7, hidden, activation, batch_norm, 0.2, 0.0, 1e-3, 3, "softmax",
                            kernel_initializer=init)
-        expected = read_params(build_network(spec, seed=1234), spec)
-        got = initial_params(spec, seed=1234)
+        model = build_network(spec, seed=SEED)
+        dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+        assert len(dense) == len(hidden) + 1
+        for i, layer in enumerate(dense):
+            cls = _expected_class(init, activation, i, len(hidden))
+            assert type(layer.kernel_initializer) is cls, (init, activation, i)
+            shape = tuple(layer.kernel.shape)
+            draw = cls() if cls is keras.initializers.Zeros else cls(seed=SEED + i)
+            np.testing.assert_array_equal(layer.kernel.numpy(), np.asarray(draw(shape)),
+                                          err_msg=f"{init} {activation} layer {i}")
+            np.testing.assert_array_equal(layer.bias.numpy(), 0.0)
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                for name, value in [("gamma", 1.0), ("beta", 0.0), ("moving_mean", 0.0),
+                                    ("moving_variance", 1.0)]:
+                    np.testing.assert_array_equal(getattr(layer, name).numpy(), value)
+        got, expected = initial_params(spec, seed=SEED), read_params(model, spec)
         for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(expected), strict=True):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b, err_msg=f"{init} {activation}")
@@ -80,7 +119,7 @@ def test_refit_replaces_a_built_model(binary_data):
     est.set_params(random_state=1).fit(X, y.astype(float))
     assert est.model_ is not first
     # The regressor standardises its target: model_ predicts on that scale.
-    raw = est.model_.predict(X, verbose=0)[:, 0] * est._y_scale[0] + est._y_mean[0]
+    raw = est.model_.predict(X, verbose=0)[:, 0] * y.std() + y.mean()
     np.testing.assert_allclose(raw, est.predict(X), rtol=1e-5, atol=1e-5)
 
 

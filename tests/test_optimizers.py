@@ -4,11 +4,35 @@ import inspect
 
 import numpy as np
 import pytest
+from keras_reference import OPTIMIZERS as KERAS_CLASSES
 
 from skoptnn.engine import optimizers as opt
 from skoptnn.engine.runtime import keras, tf
 
-NAMES = list(opt.OPTIMIZERS)
+# Every expectation below is written out literally (the Keras class in
+# keras_reference.OPTIMIZERS), never read from skoptnn's own table.
+NAMES = ["adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad", "adadelta"]
+# Keras' default learning rates.
+DEFAULT_LEARNING_RATES = {"adam": 0.001, "adamw": 0.001, "nadam": 0.001, "rmsprop": 0.001,
+                          "sgd": 0.01, "adagrad": 0.001, "adadelta": 0.001}
+# Keras' defaults of the hyper-parameters the update rules hard-code.
+KERAS_DEFAULTS = {
+    "adam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    "adamw": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "weight_decay": 0.004},
+    "nadam": {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+    "rmsprop": {"rho": 0.9, "epsilon": 1e-7},
+    "sgd": {},
+    "adagrad": {"epsilon": 1e-7, "initial_accumulator_value": 0.1},
+    "adadelta": {"rho": 0.95, "epsilon": 1e-7},
+}
+# The slot variables Keras creates per model variable, in order, and its global scalars.
+KERAS_SLOTS = {
+    "adam": ("momentum", "velocity"), "adamw": ("momentum", "velocity"),
+    "nadam": ("momentum", "velocity"), "rmsprop": ("velocity",), "sgd": (),
+    "adagrad": ("accumulator",), "adadelta": ("accumulated_grad", "accumulated_delta_var"),
+}
+# Nadam's u_product (a float32 scalar Keras leaves unnamed).
+KERAS_GLOBALS = {"nadam": 1}
 STEPS = 20
 # A kernel, a bias, a stack of 3 kernels and a stack of 3 biases.
 SHAPES = [(4, 3), (3,), (3, 5, 5), (3, 5)]
@@ -67,7 +91,7 @@ def _keras_optimizer(name, clip):
     kwargs = {"norm": {"clipnorm": CLIPNORM}, "value": {"clipvalue": CLIPVALUE}, None: {}}[clip]
     if name in LEARNING_RATES:
         kwargs["learning_rate"] = LEARNING_RATES[name]
-    return opt.OPTIMIZERS[name].keras_class(**kwargs)
+    return KERAS_CLASSES[name](**kwargs)
 
 
 def _run_keras(name, clip, params, grads):
@@ -83,7 +107,7 @@ def _run_keras(name, clip, params, grads):
 
 
 def _learning_rate(name):
-    return np.float32(LEARNING_RATES.get(name, opt.default_learning_rate(name)))
+    return np.float32(LEARNING_RATES.get(name, DEFAULT_LEARNING_RATES[name]))
 
 
 @pytest.fixture(scope="module")
@@ -200,10 +224,18 @@ def test_clipnorm_clips_each_slice_of_a_stack_on_its_own():
     np.testing.assert_allclose(whole, tf.clip_by_norm(kernel, 1.0), rtol=1e-6)
 
 
+def test_every_optimizer_is_mapped_to_its_keras_class():
+    assert sorted(opt.OPTIMIZERS) == sorted(NAMES)
+    for name in NAMES:
+        assert opt.OPTIMIZERS[name].keras_class is KERAS_CLASSES[name], name
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_default_learning_rate_is_keras_default(name):
-    keras_lr = opt.OPTIMIZERS[name].keras_class().learning_rate.numpy()
-    assert np.float32(opt.default_learning_rate(name)) == keras_lr
+    expected = DEFAULT_LEARNING_RATES[name]
+    assert opt.default_learning_rate(name) == expected
+    # And that is still Keras' default (if not, Keras changed: update the literal).
+    assert KERAS_CLASSES[name]().learning_rate.numpy() == np.float32(expected)
 
 
 # Keras options whose non-default values the rules do not implement.
@@ -213,21 +245,29 @@ ASSUMED_OFF = {"amsgrad": False, "momentum": 0.0, "centered": False, "nesterov":
 @pytest.mark.parametrize("name", NAMES)
 def test_hard_coded_hyper_parameters_are_keras_defaults(name):
     rule = opt.OPTIMIZERS[name]
-    keras_defaults = {
-        k: p.default for k, p in inspect.signature(rule.keras_class).parameters.items()
-    }
+    hard_coded = {}
     for fn in filter(None, (rule.update, rule.update_extra)):
         for k, p in inspect.signature(fn).parameters.items():
             if p.default is not inspect.Parameter.empty:
-                assert keras_defaults[k] == p.default, (name, k)
-    assert keras_defaults["weight_decay"] == rule.weight_decay
-    assert keras_defaults.get("initial_accumulator_value", 0.0) == rule.slot_init
+                assert hard_coded.setdefault(k, p.default) == p.default, (name, k)
+    hard_coded["weight_decay"] = rule.weight_decay
+    hard_coded["initial_accumulator_value"] = rule.slot_init
+    # No weight decay and zero-filled slots unless the literal says otherwise.
+    expected = {"weight_decay": None, "initial_accumulator_value": 0.0, **KERAS_DEFAULTS[name]}
+    assert hard_coded == expected, name
+    # Keras' own signature agrees with the literal (if not, Keras changed its defaults).
+    keras_defaults = {
+        k: p.default for k, p in inspect.signature(KERAS_CLASSES[name]).parameters.items()
+    }
+    for k, value in expected.items():
+        assert keras_defaults.get(k, value) == value, (name, k)
+    assert "weight_decay" in keras_defaults, name
     for k, off in ASSUMED_OFF.items():
         assert keras_defaults.get(k, off) == off, (name, k)
 
 
 def _built(name, shapes=((4, 3), (3,), (3,))):
-    optimizer = opt.OPTIMIZERS[name].keras_class()
+    optimizer = KERAS_CLASSES[name]()
     variables = [keras.Variable(np.zeros(s, np.float32)) for s in shapes]
     optimizer.build(variables)
     return optimizer, variables
@@ -237,15 +277,19 @@ def _built(name, shapes=((4, 3), (3,), (3,))):
 def test_keras_variable_layout_is_the_one_assumed(name):
     # If this fails, Keras changed how it lays out `optimizer.variables`:
     # skoptnn.engine.optimizers._keras_layout must follow.
-    rule = opt.OPTIMIZERS[name]
     optimizer, variables = _built(name)
     names = [v.name for v in optimizer.variables]
     expected = ["iteration", "learning_rate"]
-    expected += [f"{v.path.replace('/', '_')}_{slot}" for v in variables for slot in rule.slots]
+    expected += [f"{v.path.replace('/', '_')}_{slot}" for v in variables
+                 for slot in KERAS_SLOTS[name]]
+    n_globals = KERAS_GLOBALS.get(name, 0)
     assert names[: len(expected)] == expected, f"Keras' optimizer layout changed: {names}"
-    assert len(names) == len(expected) + len(rule.extra_init), (
-        f"Keras' optimizer layout changed: {names}"
-    )
+    assert len(names) == len(expected) + n_globals, f"Keras' optimizer layout changed: {names}"
+    assert all(v.shape == () and v.dtype == "float32" for v in optimizer.variables[len(expected):])
+    # skoptnn's rule lays its state out the same way.
+    rule = opt.OPTIMIZERS[name]
+    assert rule.slots == KERAS_SLOTS[name]
+    assert len(rule.extra_init) == n_globals
     state = opt.from_keras(optimizer, name)  # raises RuntimeError on an unknown layout
     _assert_state_close(state, opt.initial_state(name, variables), "freshly built")
 

@@ -14,23 +14,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from keras_reference import (
+    OPTIMIZERS,
+    REGRESSION_LOSSES,
+    dense_weights,
+    fit_seed,
+    reference,
+    standardised,
+)
 from sklearn.datasets import make_classification, make_regression
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils import check_random_state
 
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
 from skoptnn.engine.runtime import keras, tf
 
 EPOCHS = 6
 BATCH = 32
-OPTIMIZERS = {
-    "adam": keras.optimizers.Adam, "adamw": keras.optimizers.AdamW,
-    "nadam": keras.optimizers.Nadam, "rmsprop": keras.optimizers.RMSprop,
-    "sgd": keras.optimizers.SGD, "adagrad": keras.optimizers.Adagrad,
-    "adadelta": keras.optimizers.Adadelta,
-}
-AUTO_INIT = {"relu": keras.initializers.HeNormal, "tanh": keras.initializers.GlorotUniform,
-             "selu": keras.initializers.LecunNormal}
 
 
 @pytest.fixture(scope="module")
@@ -40,49 +39,10 @@ def data():
     return StandardScaler().fit_transform(X).astype(np.float32), y
 
 
-def _seed(random_state) -> int:
-    # The fit's seed, drawn as scikit-learn estimators draw one from random_state.
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-def _reference(params: dict, n_features: int, n_outputs: int, output: str, loss: str,
-               metric: str, n_samples: int):
-    """A Keras model and optimizer built from the estimator's parameters alone."""
-    seed = _seed(params["random_state"])
-    sizes = params.get("hidden_layer_sizes") or (params["units"],) * params["n_layers"]
-    activation = params.get("activation", "relu")
-    # skoptnn's l1 and l2 are per training sample; Keras' per batch (of mean loss).
-    l1, l2 = params.get("l1", 0.0) / n_samples, params["l2"] / n_samples
-    reg = keras.regularizers.L1L2(l1=l1, l2=l2) if l1 or l2 else None
-    inputs = keras.Input((n_features,))
-    x = inputs
-    for i, units in enumerate(sizes):
-        x = keras.layers.Dense(units, kernel_initializer=AUTO_INIT[activation](seed=seed + i),
-                               kernel_regularizer=reg)(x)
-        if params.get("batch_norm"):
-            x = keras.layers.BatchNormalization()(x)
-        x = keras.layers.Activation(activation)(x)
-        if params.get("dropout"):
-            x = keras.layers.Dropout(params["dropout"], seed=seed + 1000 + i)(x)
-    outputs = keras.layers.Dense(
-        n_outputs, activation=output, kernel_regularizer=reg,
-        kernel_initializer=keras.initializers.GlorotUniform(seed=seed + len(sizes)))(x)
-    model = keras.Model(inputs, outputs)
-    kwargs = {k: params[k] for k in ("clipnorm", "clipvalue", "learning_rate") if k in params}
-    model.compile(optimizer=OPTIMIZERS[params.get("optimizer", "adam")](**kwargs), loss=loss,
-                  metrics=[metric])
-    return model
-
-
-def _dense_weights(model) -> list[np.ndarray]:
-    return [w for layer in model.layers if isinstance(layer, keras.layers.Dense)
-            for w in (layer.kernel.numpy(), layer.bias.numpy())]
-
-
 def _compare(est, model, history, X, *, loss_too: bool, rtol=1e-4):
     if loss_too:
         np.testing.assert_allclose(est.history_["loss"], history["loss"], rtol=rtol, atol=1e-6)
-    ours, theirs = _dense_weights(est.model_), _dense_weights(model)
+    ours, theirs = dense_weights(est.model_), dense_weights(model)
     if est.batch_norm:
         # A bias before batch norm cancels out: its gradient is round-off, which
         # Adam scales up to full-size steps, so it is noise in both fits.
@@ -99,7 +59,7 @@ def _fit_classifier(data, **params):
     est = OptimizedMLPClassifier(epochs=EPOCHS, batch_size=BATCH, shuffle=False, **params)
     est.fit(X, y)
     binary = len(np.unique(y)) == 2
-    model = _reference(params, X.shape[1], 1 if binary else 3,
+    model = reference(params, X.shape[1], 1 if binary else 3,
                        "sigmoid" if binary else "softmax",
                        "binary_crossentropy" if binary else "sparse_categorical_crossentropy",
                        "accuracy", len(X))
@@ -126,10 +86,8 @@ def test_every_regression_loss_trains_like_keras_fit(loss):
               "learning_rate": 0.01}
     est = OptimizedMLPRegressor(epochs=EPOCHS, batch_size=BATCH, shuffle=False, **params)
     est.fit(X, y)
-    keras_loss = {"mse": "mean_squared_error", "mae": "mean_absolute_error"}.get(loss, loss)
-    model = _reference(params, 5, 2, "linear", keras_loss, "mae", len(X))
-    # Standardised, as documented.
-    target = ((y - y.mean(axis=0)) / y.std(axis=0)).astype(np.float32)
+    model = reference(params, 5, 2, "linear", REGRESSION_LOSSES[loss], "mae", len(X))
+    target = standardised(y)  # as documented
     history = model.fit(X, target, epochs=EPOCHS, batch_size=BATCH, shuffle=False,
                         verbose=0).history
     _compare(est, model, history, X, loss_too=True)
@@ -188,7 +146,7 @@ def test_penalties_and_clipping_train_like_keras_fit(data, params):
     _compare(est, model, history, data[0], loss_too=not (params.get("l1") or params.get("l2")))
     plain = {k: v for k, v in params.items() if k not in ("l1", "clipnorm", "clipvalue")}
     without, _, _ = _fit_classifier(data, **plain)
-    assert not np.allclose(_dense_weights(est.model_)[0], _dense_weights(without.model_)[0],
+    assert not np.allclose(dense_weights(est.model_)[0], dense_weights(without.model_)[0],
                            atol=1e-4)
 
 
@@ -198,13 +156,13 @@ def test_shuffle_draws_a_new_order_every_epoch(data):
     X, y = data
     params = {"n_layers": 2, "units": 12, "l2": 0.0, "random_state": 0}
     est = OptimizedMLPClassifier(epochs=2, batch_size=BATCH, shuffle=True, **params).fit(X, y)
-    seed = _seed(0) % (2**31 - 1)
+    seed = fit_seed(0) % (2**31 - 1)
     orders = [np.argsort(tf.random.stateless_uniform([len(X)], seed=[seed, e]).numpy())
               for e in range(2)]
     assert not np.array_equal(orders[0], orders[1])
 
     def keras_with(epoch_orders):
-        model = _reference(params, X.shape[1], 3, "softmax",
+        model = reference(params, X.shape[1], 3, "softmax",
                            "sparse_categorical_crossentropy", "accuracy", len(X))
         for order in epoch_orders:
             model.fit(X[order], y[order].astype(np.float32).reshape(-1, 1), epochs=1,
