@@ -25,7 +25,7 @@ from ..engine.layout import INITIALIZERS
 from ..engine.network import FittedNetwork, ModelView
 from ..engine.optimizers import OPTIMIZERS, default_learning_rate
 from ..engine.pruning import PruningSchedule, fold_key
-from ..engine.spec import NetworkSpec, TrainSpec
+from ..engine.spec import TrainSpec
 from ..engine.trainer import EarlyStopping, fit
 from .data import (
     FLOAT32_MAX,
@@ -35,6 +35,7 @@ from .data import (
     penalty_samples,
     split_validation,
 )
+from .describe import check_same_network, search_defaults, train_spec
 from .guard import guarded
 from .persist import from_plain, to_plain
 from .scikeras import hidden_property as _hidden_property
@@ -212,7 +213,7 @@ class _MLPMixin:
             validation_key = [early_stopping.monitor, fold_key(*validation)]
         spec = self._train_spec(X.shape[1], penalty_samples(sample_weight))
         if previous is not None:
-            _check_same_network(previous.spec, spec)
+            check_same_network(previous.spec, spec)
 
         learning_rate = (default_learning_rate(self.optimizer) if self.learning_rate is None
                          else float(self.learning_rate))
@@ -304,21 +305,8 @@ class _MLPMixin:
         self.pruned_epoch_ = result.pruned_epoch
 
     def _search_defaults(self) -> dict:
-        """What the parameters that default to None mean, as values a search space holds.
-
-        A search that starts from the estimator's own configuration (see
-        ``ResumableBayesSearchCV(defaults_first=True)``) reads these instead of
-        drawing the None ones at random: ``learning_rate=None`` is the
-        optimizer's Keras default, and no clipping is an infinite threshold
-        (the space's largest).
-        """
-        out: dict = {}
-        if self.learning_rate is None and self.optimizer in OPTIMIZERS:
-            out["learning_rate"] = default_learning_rate(self.optimizer)
-        for name in ("clipnorm", "clipvalue"):
-            if getattr(self, name) is None:
-                out[name] = float("inf")
-        return out
+        """What the None parameters mean, as values a search space holds (see describe)."""
+        return search_defaults(self)
 
     # -- the Keras model, built on demand --------------------------------------
     @property
@@ -371,57 +359,8 @@ class _MLPMixin:
             raise ValueError("Sample weights must contain at least one non-zero number.")
         return sample_weight
 
-    def _sample_weight(self, X, y, sample_weight, incremental=False, classes=None):
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64, copy=True)
-        if np.any(sample_weight < 0):
-            raise ValueError("sample_weight must be non-negative.")
-        if not sample_weight.any():
-            # scikit-learn >= 1.8 says so itself; 1.6-1.7 let it through to a 0/0.
-            raise ValueError("Sample weights must contain at least one non-zero number.")
-        return sample_weight
-
-    def _hidden_layer_sizes(self) -> tuple[int, ...]:
-        if self.hidden_layer_sizes is None:
-            return (int(self.units),) * int(self.n_layers)
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if np.ndim(sizes) == 0 else list(sizes)
-        if not all(isinstance(s, Integral) and s > 0 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers; got {self.hidden_layer_sizes!r}."
-            )
-        return tuple(int(s) for s in sizes)
-
     def _train_spec(self, n_features: int, n_samples: float) -> TrainSpec:
-        if self.clipnorm is not None and self.clipvalue is not None:
-            # Keras' optimizers refuse both; say so before training, not after.
-            raise ValueError(
-                f"clipnorm and clipvalue cannot both be set (got clipnorm={self.clipnorm}, "
-                f"clipvalue={self.clipvalue}); set one of them to None."
-            )
-        n_outputs, output_activation, loss = self._output_layer()
-        network = NetworkSpec(
-            n_features=int(n_features),
-            hidden_layer_sizes=self._hidden_layer_sizes(),
-            activation=self.activation,
-            batch_norm=bool(self.batch_norm),
-            dropout=float(self.dropout),
-            # Per sample: the penalty is counted once for the whole training set,
-            # each batch's mean loss carrying 1/n_samples of it, so its pull
-            # weakens as the data grows (a prior that more data outweighs).
-            l1=float(self.l1) / n_samples,
-            l2=float(self.l2) / n_samples,
-            n_outputs=n_outputs,
-            output_activation=output_activation,
-            kernel_initializer=self.kernel_initializer,
-        )
-        return TrainSpec(
-            network=network,
-            loss=loss,
-            metric=self._metric,
-            optimizer=self.optimizer,
-            clipnorm=None if self.clipnorm is None else float(self.clipnorm),
-            clipvalue=None if self.clipvalue is None else float(self.clipvalue),
-        )
+        return train_spec(self, n_features, n_samples)
 
     def _early_stopping(self) -> EarlyStopping | None:
         if not self.early_stopping:
@@ -445,21 +384,3 @@ class _MLPMixin:
 
     def __sklearn_is_fitted__(self):
         return "_network" in self.__dict__
-
-
-_LOSS_PARAMS = {"mean_squared_error": "mse", "mean_absolute_error": "mae"}
-
-
-def _check_same_network(old: TrainSpec, new: TrainSpec) -> None:
-    """Refuse to continue ``old`` with a description whose arrays would not fit."""
-    before, now = old.kept(), new.kept()
-    for name in before:
-        if before[name] != now[name]:
-            was, is_ = before[name], now[name]
-            if name == "loss":  # the parameter's value, not Keras' name for it
-                was, is_ = _LOSS_PARAMS.get(was, was), _LOSS_PARAMS.get(is_, is_)
-            raise ValueError(
-                f"warm_start=True and partial_fit continue the fitted network, whose {name} "
-                f"was {was!r}; this fit's is {is_!r}. Keep it, or set warm_start=False "
-                "(or refit with fit) to train a new network."
-            )
