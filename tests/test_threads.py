@@ -49,6 +49,11 @@ def test_a_joblib_worker_environment_limits_tensorflow():
     assert _tf_threads({ENV_VAR: "0", "OMP_NUM_THREADS": "1"}) == ["0", "0"]
 
 
+def test_a_plain_process_keeps_tensorflows_defaults():
+    # As docs/compatibility.md says: without either variable skoptnn sets no pool size.
+    assert _tf_threads({}) == ["0", "0"]
+
+
 def test_joblib_workers_train_with_their_share():
     # In a clean process: this one's environment may already carry a budget.
     env = {k: v for k, v in os.environ.items() if k not in (ENV_VAR, "OMP_NUM_THREADS")}

@@ -19,6 +19,7 @@ applied when skoptnn first imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 ENV_VAR = "SKOPTNN_NUM_THREADS"
@@ -55,17 +56,20 @@ def thread_budget(environ: os._Environ | dict | None = None) -> int | None:
     return n or None
 
 
-def limit_tensorflow_threads(tf) -> int | None:
-    """Apply :func:`thread_budget` to TensorFlow's thread pools; return it."""
+def limit_tensorflow_threads(tf) -> None:
+    """Apply :func:`thread_budget` to TensorFlow's thread pools, for the whole process.
+
+    Raises
+    ------
+    ValueError
+        As :func:`thread_budget`.
+    """
     n = thread_budget()
     if n is None:
-        return None
-    try:
+        return
+    # TensorFlow was already running (imported and used before skoptnn): its
+    # pools are fixed for this process and stay as they are.
+    with contextlib.suppress(RuntimeError):
         tf.config.threading.set_intra_op_parallelism_threads(n)
         # Independent ops of a small MLP are few; the budget caps both pools.
         tf.config.threading.set_inter_op_parallelism_threads(n)
-    except RuntimeError:
-        # TensorFlow was already running (imported and used before skoptnn):
-        # its pools are fixed for this process.
-        return None
-    return n
