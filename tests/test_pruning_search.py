@@ -1,7 +1,7 @@
 """ResumableBayesSearchCV's defaults-first trial and its pruning of hopeless fits.
 
 The estimator here is a stand-in that follows skoptnn's pruning contract (see
-skoptnn/_pruning.py) with a validation curve set by its parameters, so that
+skoptnn/engine/pruning.py) with a validation curve set by its parameters, so that
 which trial is pruned, and where, can be worked out by hand; its fits are
 instant.
 """
@@ -23,6 +23,7 @@ from skopt.space import Categorical, Integer, Real
 from skoptnn import ResumableBayesSearchCV
 from skoptnn.engine.pruning import PruningSchedule, fold_key
 from skoptnn.search import trials_dataframe
+from skoptnn.search.checkpoint import Checkpoint
 from skoptnn.search.pruning import thresholds_by_fold
 
 RUNGS = (2, 4, 8)
@@ -144,7 +145,7 @@ def _expected_pruned_epochs(qualities, sizes, pooled=False):
 
 @pytest.fixture(autouse=True)
 def _one_blas_thread():
-    # The Gaussian process's many tiny BLAS calls run ~3x faster on one thread.
+    # The Gaussian process's many tiny BLAS calls run faster on one thread.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
@@ -243,7 +244,7 @@ def test_a_killed_pruning_search_resumes_as_if_never_stopped(tmp_path):
     path = tmp_path / "part.json"
     with pytest.raises(Interrupt):
         search(path).fit(X, Y, callback=interrupt_after(7))
-    saved = json.loads(path.read_text())["trials"]
+    saved = Checkpoint.load(path).trials
     assert len(saved) == 7 and saved[0]["out"][0]["pruning"]["rungs"][0] > 0
     keys = [[fold["pruning"]["fold_key"] for fold in trial["out"]] for trial in saved]
     assert all(k == keys[0] and np.isfinite(k).all() for k in keys)  # JSON keeps them exact
@@ -422,17 +423,19 @@ def test_a_checkpoint_of_an_earlier_format_is_refused_with_the_reason(tmp_path):
     path = tmp_path / "old.json"
     with pytest.raises(Interrupt):
         _search(n_iter=4, checkpoint=path).fit(X, Y, callback=interrupt_after(2))
-    data = json.loads(path.read_text())
-    assert data["version"] == 3
-    # Versions 1 and 2 asked the optimizer with ask(n_points=1): other points, so a
-    # resume could not be the same search.
+    header = json.loads(path.read_text().splitlines()[0])
+    assert header["version"] == 4
+    # Versions 1 to 3 were one JSON document. Versions 1 and 2 asked the optimizer with
+    # ask(n_points=1): other points, so a resume could not be the same search.
+    data = {**header, "trials": Checkpoint.load(path).trials}
     for version, extra in ((1, "neither defaults-first nor pruning"), (2, "another way")):
         path.write_text(json.dumps({**data, "version": version}))
         with pytest.raises(ValueError, match=f"format version {version}.*{extra}.*resume=False"):
             _search(n_iter=4, checkpoint=path).fit(X, Y)
     path.write_text(json.dumps({**data, "version": 99}))
-    with pytest.raises(ValueError, match="format version 99; this skoptnn reads versions 3"):
+    with pytest.raises(ValueError, match="format version 99; this skoptnn reads versions 3, 4"):
         _search(checkpoint=path).fit(X, Y)
     # resume=False starts over, overwriting it.
     fresh = _search(n_iter=2, checkpoint=path, resume=False).fit(X, Y)
-    assert fresh.n_resumed_trials_ == 0 and json.loads(path.read_text())["version"] == 3
+    assert fresh.n_resumed_trials_ == 0
+    assert json.loads(path.read_text().splitlines()[0])["version"] == 4

@@ -16,7 +16,7 @@ from sklearn.linear_model import Ridge
 from skopt.space import Categorical, Real
 
 from skoptnn import ResumableBayesSearchCV
-from skoptnn.search.checkpoint import atomic_path
+from skoptnn.search.checkpoint import Checkpoint, atomic_path
 
 SPACE = {"alpha": Real(1e-3, 1e2, prior="log-uniform"), "fit_intercept": Categorical([True, False])}
 FITS = []
@@ -39,7 +39,7 @@ def data():
 
 @pytest.fixture(autouse=True)
 def _one_blas_thread():
-    # The Gaussian process's many tiny BLAS calls run ~3x faster on one thread.
+    # The Gaussian process's many tiny BLAS calls run faster on one thread.
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
@@ -58,7 +58,7 @@ def test_an_interrupted_search_resumes_to_the_uninterrupted_result(data, tmp_pat
     path = tmp_path / "part.json"
     with pytest.raises(Interrupt):
         _search(path, 12).fit(X, y, callback=interrupt_after(5))
-    saved = json.loads(path.read_text())["trials"]
+    saved = Checkpoint.load(path).trials
     assert len(saved) == 5
 
     FITS.clear()
@@ -73,7 +73,7 @@ def test_an_interrupted_search_resumes_to_the_uninterrupted_result(data, tmp_pat
     assert resumed.best_params_ == full.best_params_ and resumed.best_index_ == full.best_index_
     assert resumed.optimizer_results_[0].x_iters == full.optimizer_results_[0].x_iters
     # The finished trials' records are the interrupted run's, fit times included.
-    assert json.loads(path.read_text())["trials"][:5] == saved
+    assert Checkpoint.load(path).trials[:5] == saved
     np.testing.assert_array_equal(b["mean_fit_time"][:5],
                                   [np.mean([r["fit_time"] for r in t["out"]]) for t in saved])
 
@@ -174,6 +174,69 @@ def test_multimetric_scoring_and_train_scores_resume(data, tmp_path):
                                   full.cv_results_["mean_train_r2"])
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"return_train_score": True},
+    {"scoring": ["r2", "neg_mean_absolute_error"], "refit": "neg_mean_absolute_error",
+     "return_train_score": True},
+    {"refit": False},
+], ids=["single", "multimetric-refit-name", "no-refit"])
+def test_a_search_rebuilt_from_its_checkpoint_is_the_search_that_wrote_it(data, tmp_path,
+                                                                           kwargs):
+    # Every trial in the checkpoint: the fit runs none, and must end as scikit-learn's
+    # BaseSearchCV.fit (and BayesSearchCV.fit after it) ended the search that wrote it.
+    X, y = data
+    path = tmp_path / "s.json"
+    full = _search(path, 4, **kwargs).fit(X, y)
+    FITS.clear()
+    done = _search(path, 4, **kwargs).fit(X, y)
+    assert done.n_resumed_trials_ == 4 and len(FITS) == (1 if kwargs.get("refit", True) else 0)
+    a, b = full.cv_results_, done.cv_results_
+    assert sorted(b) == sorted(a)  # rank_train_* too
+    assert b["params"] == a["params"]
+    for key in set(a) - {"params"}:
+        np.testing.assert_array_equal(b[key], a[key], err_msg=key)
+    fitted = {name for name in vars(full) if name.endswith("_") and not name.startswith("_")}
+    assert {name for name in vars(done) if name.endswith("_") and not name.startswith("_")} \
+        == fitted
+    for name in ("best_index_", "best_score_", "best_params_", "multimetric_", "n_splits_"):
+        if name in fitted:
+            assert getattr(done, name) == getattr(full, name), name
+    for name in {"best_index_", "best_score_"} & fitted:  # numpy's, as scikit-learn's
+        assert type(getattr(done, name)) is type(getattr(full, name)), name
+    if isinstance(full.scorer_, dict):
+        assert done.scorer_.keys() == full.scorer_.keys()
+    if full.refit:
+        assert done.score(X, y) == full.score(X, y)
+
+
+def test_a_callable_refit_is_refused_as_by_bayes_search_cv(data, tmp_path):
+    # skopt's BayesSearchCV.fit refuses one before any trial ("it doesn't define an
+    # implicit score to optimize"); refit is in the fingerprint, so no checkpoint of
+    # another refit lets a callable one through.
+    X, y = data
+    path = tmp_path / "s.json"
+    with pytest.raises(ValueError, match="doesn't support a callable refit"):
+        _search(path, 2, refit=lambda results: 0).fit(X, y)
+    assert not path.exists()
+    _search(path, 2).fit(X, y)
+    with pytest.raises(ValueError, match=r"these differ: refit \(True in the checkpoint"):
+        _search(path, 2, refit=lambda results: 0).fit(X, y)
+
+
+def test_a_fitted_search_pickles_under_its_public_name(data, tmp_path):
+    import pickle
+
+    X, y = data
+    search = _search(tmp_path / "s.json", 2).fit(X, y)
+    # Pickles of before the split name the class skoptnn.search.ResumableBayesSearchCV.
+    old = pickle.dumps(search, protocol=2).replace(b"skoptnn.search.resumable\n",
+                                                   b"skoptnn.search\n")
+    assert b"cskoptnn.search\nResumableBayesSearchCV\n" in old
+    for blob in (pickle.dumps(search), old):
+        back = pickle.loads(blob)
+        assert type(back) is ResumableBayesSearchCV and back.score(X, y) == search.score(X, y)
+
+
 def test_a_skoptnn_pipeline_resumes(binary_data, tmp_path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -196,19 +259,19 @@ def test_a_skoptnn_pipeline_resumes(binary_data, tmp_path):
     assert resumed.n_resumed_trials_ == 2 and len(resumed.cv_results_["params"]) == 3
     assert resumed.score(X, y) > 0.5
     # Each fold's key, for its own pruning thresholds: one per fold, the same in every trial.
-    trials = json.loads(path.read_text())["trials"]
+    trials = Checkpoint.load(path).trials
     keys = [[fold["pruning"]["fold_key"] for fold in trial["out"]] for trial in trials]
     assert len(set(keys[0])) == 2 and all(k == keys[0] for k in keys)
 
 
-def test_checkpoint_is_plain_json_and_needs_no_file(data, tmp_path):
+def test_checkpoint_is_json_lines_and_needs_no_file(data, tmp_path):
     X, y = data
     search = _search(tmp_path / "s.json", 2)
     assert clone(search).get_params()["checkpoint"] == tmp_path / "s.json"
     search.fit(X, y)
-    saved = json.loads((tmp_path / "s.json").read_text())
-    assert saved["format"] == "skoptnn-search-checkpoint" and len(saved["trials"]) == 2
-    assert {"x", "y", "out", "subspace", "step"} <= set(saved["trials"][0])
+    header, *trials = map(json.loads, (tmp_path / "s.json").read_text().splitlines())
+    assert header["format"] == "skoptnn-search-checkpoint" and len(trials) == 2
+    assert {"x", "y", "out", "subspace", "step"} <= set(trials[0])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # no temporary files left
     # Without a checkpoint it is a plain BayesSearchCV.
     assert len(_search(None, 2).fit(X, y).cv_results_["params"]) == 2

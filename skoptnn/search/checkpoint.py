@@ -1,17 +1,24 @@
-"""The checkpoint file of a resumable search: what it holds, how it is written and checked.
+"""The checkpoint file of a resumable search: what it holds, how it is written and read.
 
-A checkpoint is JSON, not a pickle: loading it runs no code, and a user can
-read it. It holds the random state the search started from, every finished
-trial (its point, the score told to the optimizer and scikit-learn's per-split
-records) and a fingerprint of the data and settings, so that a resume with
-other data or settings is refused instead of silently mixing two searches.
+A checkpoint is JSON Lines, not a pickle: loading it runs no code, and a user
+can read it. The first line, the header, holds the random state the search
+started from and the fingerprint of its data and settings (see
+:mod:`.fingerprint`); each further line is one finished trial: its point, the
+value told to the optimizer and scikit-learn's per-split records.
+
+A trial is appended to the file when it finishes, so a search writes each
+trial once. A kill in the middle of an append leaves at most a partial last
+line: loading ignores it (that trial runs again) and the next save cuts it off.
+Every line is strict JSON: a non-finite float (the NaN score of a failed fit,
+an infinite loss) is written as ``{"__skoptnn_float__": "nan"}`` (``"inf"``,
+``"-inf"``) and read back as that float.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
+import math
 import os
 import secrets
 from collections.abc import Iterator
@@ -25,16 +32,20 @@ FORMAT = "skoptnn-search-checkpoint"
 # 2: defaults-first and pruning (their settings in the fingerprint, each split's
 # "pruning" record, with its fold key). 3: one point asked with the optimizer's ask(),
 # which proposes other points than the ask(n_points=1) of earlier versions, so their
-# searches cannot be replayed as they ran.
-VERSION = 3
-_READABLE = (3,)
+# searches cannot be replayed as they ran. 4: JSON Lines, a trial appended per line, and
+# strict JSON (tagged non-finite floats); a version 3 file (one JSON document, rewritten
+# after every trial) holds the same values, so it is read and rewritten as version 4.
+VERSION = 4
+_READABLE = (3, 4)
 
-# Parameters that change how a search runs, not what it finds.
-_IGNORED_PARAMS = frozenset({"verbose", "n_jobs", "pre_dispatch", "memory"})
 # The per-split records of scikit-learn's _fit_and_score that cv_results_ is built from,
-# and how far the fit got when the search prunes (see _search_pruning.strip_extras).
+# and how far the fit got when the search prunes (see pruning.strip_extras).
 _OUT_KEYS = ("fit_error", "test_scores", "train_scores", "n_test_samples", "fit_time",
              "score_time", "pruning")
+# JSON has no NaN or infinity. The key cannot clash with a scorer name a user would
+# choose (as pruning's extra scores).
+_FLOAT_TAG = "__skoptnn_float__"
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 class CheckpointMismatch(ValueError):
@@ -77,109 +88,39 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-# -- describing data and settings -----------------------------------------------
-def data_hash(data: Any) -> str | None:
-    """A content hash of X, y, groups or a fit parameter (None for None)."""
-    if data is None:
-        return None
-    import joblib
-    import pandas as pd
-
-    if isinstance(data, (pd.DataFrame, pd.Series)):
-        # By content: the same table read twice may be laid out differently in memory.
-        digest = hashlib.sha256()
-        names = list(data.columns) if isinstance(data, pd.DataFrame) else [data.name]
-        dtypes = list(data.dtypes) if isinstance(data, pd.DataFrame) else [data.dtype]
-        digest.update(repr((names, [str(d) for d in dtypes], data.shape)).encode())
-        digest.update(pd.util.hash_pandas_object(data, index=True).to_numpy().tobytes())
-        return digest.hexdigest()
-    return joblib.hash(data)
-
-
-def describe(value: Any) -> Any:
-    """A JSON value standing for a setting, equal across processes for equal settings."""
-    from sklearn.base import BaseEstimator
-
+# -- strict JSON lines ------------------------------------------------------------
+def _tagged(value: Any) -> Any:
+    """``value`` as JSON values, every non-finite float replaced by its tag."""
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return repr(value)  # JSON has no nan, and nan != nan
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [describe(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else {_FLOAT_TAG: repr(value)}
     if isinstance(value, dict):
-        return {str(k): describe(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return f"array {data_hash(value)}"
-    if isinstance(value, BaseEstimator):
-        # Its own parameters are described one by one (get_params(deep=True)).
-        return _qualified_name(type(value))
-    if hasattr(value, "__qualname__"):  # a class or a function
-        return _qualified_name(value)
-    text = repr(value)
-    # A default repr holds a memory address, which differs from run to run.
-    return _qualified_name(type(value)) if " at 0x" in text else text
+        return {str(k): _tagged(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_tagged(v) for v in value]
+    return value
 
 
-def _qualified_name(obj: Any) -> str:
-    return f"{getattr(obj, '__module__', '?')}.{obj.__qualname__}"
+def _untag(obj: dict) -> Any:
+    tag = obj.get(_FLOAT_TAG)
+    if len(obj) == 1 and isinstance(tag, str) and tag in _NON_FINITE:
+        return _NON_FINITE[tag]
+    return obj
 
 
-def estimator_params(estimator: Any) -> dict[str, Any]:
-    """Every parameter of ``estimator`` (nested ones too) that can change a trial's score."""
-    params = estimator.get_params(deep=True) if hasattr(estimator, "get_params") else {}
-    return {name: describe(value) for name, value in sorted(params.items())
-            if name.rsplit("__", 1)[-1] not in _IGNORED_PARAMS}
+def _refuse(token: str) -> Any:
+    raise ValueError(f"{token} is not JSON")
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+def dumps_line(value: Any) -> str:
+    """``value`` (JSON values, floats of any kind) as one line of strict JSON, with its newline."""
+    return json.dumps(_tagged(value), allow_nan=False) + "\n"
 
 
-def describe_dimension(dimension: Any) -> str:
-    """A search-space dimension by what defines it.
-
-    Not its repr: the optimizer changes a dimension's ``transform`` in place.
-    """
-    from skopt.space import Categorical, check_dimension
-
-    dim = check_dimension(dimension)
-    if isinstance(dim, Categorical):
-        return f"Categorical({describe(list(dim.categories))!r}, prior={dim.prior!r})"
-    fields = {name: describe(getattr(dim, name, None))
-              for name in ("low", "high", "prior", "base", "dtype")}
-    return f"{type(dim).__name__}({', '.join(f'{k}={v!r}' for k, v in fields.items())})"
-
-
-# Entries compared item by item, and what one item is called in a message.
-_ITEMISED = {"estimator": "estimator parameter", "search_space": "search-space dimension",
-             "fit_params": "fit parameter"}
-_DATA = ("X", "y", "groups", "fit_params")
-
-
-def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between two fingerprints, one phrase per difference."""
-    found = []
-    for key in sorted(set(old) | set(new)):
-        before, now = old.get(key), new.get(key)
-        if before == now:
-            continue
-        if key in _ITEMISED and isinstance(before, dict) and isinstance(now, dict):
-            for name in sorted(set(before) | set(now)):
-                if before.get(name) != now.get(name):
-                    found.append(_difference(f"{_ITEMISED[key]} {name}", before.get(name),
-                                             now.get(name), data=key in _DATA))
-        else:
-            found.append(_difference(key, before, now, data=key in _DATA))
-    return found
-
-
-def _difference(what: str, before: Any, now: Any, data: bool) -> str:
-    if data:
-        return f"{what} (other data than the checkpoint's)"
-    return f"{what} ({_short(before)} in the checkpoint, {_short(now)} now)"
+def loads_line(line: str | bytes) -> Any:
+    """A line of :func:`dumps_line` read back, non-finite floats included."""
+    return json.loads(line, object_hook=_untag, parse_constant=_refuse)
 
 
 # -- the per-trial records ------------------------------------------------------
@@ -199,6 +140,7 @@ def encode_out(records: list[dict]) -> list[dict]:
 
 
 def encode_point(point: list) -> list:
+    """A point of the optimizer as JSON values."""
     return [_plain(v) for v in point]
 
 
@@ -228,7 +170,8 @@ class Checkpoint:
     optimizer: minus the score) and ``out`` (scikit-learn's per-split records,
     with a ``pruning`` entry when the search prunes: the fold's key, its pruned
     epoch, its epochs and its value at each rung, which the next rounds'
-    thresholds are computed from; see ``_search_pruning.strip_extras``).
+    thresholds are computed from; see :func:`.pruning.strip_extras`).
+    Add trials with :meth:`append`, which also writes them.
     """
 
     path: Path | None  # None: kept in memory only
@@ -236,41 +179,92 @@ class Checkpoint:
     random_state: list  # numpy's legacy MT19937 state when the search started
     trials: list[dict] = field(default_factory=list)
     version: int = VERSION  # of the file it was read from; saved as VERSION
+    # Bytes of the file holding exactly this checkpoint in format VERSION, which trials
+    # are appended after; None: the next write rewrites the whole file.
+    written: int | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Checkpoint | None:
-        """Read the checkpoint at ``path``; None if there is none."""
+        """Read the checkpoint at ``path``; None if there is none.
+
+        A last line that is cut short or unreadable (a kill in the middle of
+        writing it) is ignored: that trial did not finish.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a checkpoint, or one of a format version this
+            skoptnn cannot resume.
+        """
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            data = path.read_bytes()
         except FileNotFoundError:
             return None
-        try:
-            data = json.loads(text)
-            ok = data.get("format") == FORMAT
-        except (ValueError, AttributeError):
-            ok = False
-        if not ok:
+        lines = data.split(b"\n")
+        # Leniently (NaN tokens): versions 1 to 3 were a single document that held them,
+        # on one line unless someone reformatted it.
+        header, single = _json_or_none(lines[0]), False
+        if header is None:
+            header, single = _json_or_none(data), True
+        ok = isinstance(header, dict) and header.get("format") == FORMAT
+        version = header.get("version") if ok else None
+        if not ok or (single and version == VERSION):
             raise ValueError(f"checkpoint={str(path)!r} is not a search checkpoint written "
                              "by skoptnn; pass another path, or resume=False to overwrite it.")
-        version = data.get("version")
-        if version in (1, 2):
-            raise ValueError(
-                f"checkpoint={str(path)!r} was written by an earlier skoptnn (format version "
-                f"{version}), whose search asked its optimizer for points another way"
-                + (" and had neither defaults-first nor pruning" if version == 1 else "")
-                + ": it cannot be resumed as the same search. Pass resume=False to start "
-                "over (overwriting it), or another checkpoint path.")
-        if version not in _READABLE:
-            raise ValueError(f"checkpoint={str(path)!r} has format version {version}; this "
-                             f"skoptnn reads versions {', '.join(map(str, _READABLE))}.")
-        return cls(path, data["fingerprint"], data["random_state"], data["trials"], version)
+        _check_version(path, version)
+        if version == 3:
+            return cls(path, header["fingerprint"], header["random_state"], header["trials"], 3)
+        body = lines[1:]
+        final = max((i for i, line in enumerate(body) if line.strip()), default=-1)
+        trials, end = [], len(lines[0]) + 1
+        for i, line in enumerate(body[:final + 1]):
+            try:
+                if i == len(body) - 1:  # no newline after it
+                    raise ValueError("cut short")
+                trials.append(loads_line(line))
+            except ValueError:
+                if i == final:  # a write a kill cut short: that trial did not finish
+                    break
+                raise ValueError(f"checkpoint={str(path)!r}: line {i + 2} is not a trial; the "
+                                 "file was changed by something else than skoptnn. Pass "
+                                 "resume=False to start over (overwriting it).") from None
+            end += len(line) + 1
+        return cls(path, header["fingerprint"], header["random_state"], trials, version,
+                   written=end if end == len(data) else None)
 
     def save(self) -> None:
-        """Write the checkpoint atomically: a kill leaves the previous one whole."""
-        data = {"format": FORMAT, "version": VERSION, "fingerprint": self.fingerprint,
-                "random_state": self.random_state, "trials": self.trials}
-        atomic_write_text(self.path, json.dumps(data, allow_nan=True))
+        """Write the whole checkpoint atomically: a kill leaves the previous file whole."""
+        header = {"format": FORMAT, "version": VERSION, "fingerprint": self.fingerprint,
+                  "random_state": self.random_state}
+        text = "".join(dumps_line(line) for line in [header, *self.trials])
+        atomic_write_text(self.path, text)
+        self.version, self.written = VERSION, len(text.encode("utf-8"))
+
+    def append(self, trials: list[dict]) -> None:
+        """Add finished trials and write them: appended to the file, or with a :meth:`save`.
+
+        The file is rewritten only when it does not hold exactly this
+        checkpoint in the current format: after a resume of a version 3 file,
+        of a file whose last line a kill cut short, or of a smaller ``n_iter``
+        than it has trials.
+        """
+        self.trials.extend(trials)
+        if self.path is None:
+            return
+        if self.written is None or _size(self.path) != self.written:
+            self.save()
+            return
+        data = "".join(dumps_line(trial) for trial in trials).encode("utf-8")
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(data)
+            while view:  # a regular file takes it in one call; a short write is allowed
+                view = view[os.write(fd, view):]
+            os.fsync(fd)  # on disk before the search moves on, as a save's rename
+        finally:
+            os.close(fd)
+        self.written += len(data)
 
     def rng(self) -> np.random.RandomState:
         """A RandomState in the state the search started from."""
@@ -290,6 +284,33 @@ class Checkpoint:
     def count(self, subspace: int) -> int:
         """How many trials of one subspace are finished."""
         return sum(trial["subspace"] == subspace for trial in self.trials)
+
+
+def _check_version(path: Path, version: Any) -> None:
+    if version in (1, 2):
+        raise ValueError(
+            f"checkpoint={str(path)!r} was written by an earlier skoptnn (format version "
+            f"{version}), whose search asked its optimizer for points another way"
+            + (" and had neither defaults-first nor pruning" if version == 1 else "")
+            + ": it cannot be resumed as the same search. Pass resume=False to start "
+            "over (overwriting it), or another checkpoint path.")
+    if version not in _READABLE:
+        raise ValueError(f"checkpoint={str(path)!r} has format version {version}; this "
+                         f"skoptnn reads versions {', '.join(map(str, _READABLE))}.")
+
+
+def _json_or_none(text: bytes) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:  # removed under the search: written again whole
+        return None
 
 
 def random_state_json(rng: np.random.RandomState) -> list:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
+from numbers import Integral
 from typing import Any
 
 import numpy as np
@@ -34,6 +36,25 @@ _RUNG = _PREFIX + "rung_"
 # A rung's threshold needs this many finished candidates with a value there (Optuna's
 # MedianPruner waits for 5 trials too).
 MIN_CANDIDATES = 5
+# What add_columns adds to cv_results_.
+COLUMNS = ("pruned", "pruned_epoch", "mean_n_epochs")
+
+
+def check_rungs(rungs: Any) -> tuple[int, ...]:
+    """``prune_rungs`` as a tuple of ints, or a ValueError saying what it must be."""
+    try:
+        values = tuple(rungs)
+    except TypeError:
+        values = ()
+    # Two at least: the first rung never prunes (see thresholds_by_fold).
+    ok = (len(values) >= 2
+          and all(isinstance(r, Integral) and not isinstance(r, bool) and r >= 1 for r in values)
+          and all(a < b for a, b in pairwise(values)))
+    if not ok:
+        raise ValueError(
+            "prune_rungs must be at least 2 ascending epoch counts >= 1 (the first rung "
+            f"never prunes), such as (4, 8, 16, 32, 64); got {rungs!r}.")
+    return tuple(int(r) for r in values)
 
 
 def final_step(estimator: Any) -> tuple[Any, str]:
