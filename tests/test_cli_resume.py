@@ -1,6 +1,5 @@
 """`skoptnn tune` survives SIGKILL: --resume continues the search without rerunning trials."""
 
-import json
 import signal
 import subprocess
 import sys
@@ -25,10 +24,13 @@ def _data(path, seed=0):
 
 
 def _trials(out):
+    from skoptnn.search.checkpoint import Checkpoint
+
     try:
-        return json.loads((out / "checkpoint.json").read_text())["trials"]
-    except (FileNotFoundError, ValueError):  # not written yet (never half-written: atomic)
+        checkpoint = Checkpoint.load(out / "checkpoint.json")
+    except ValueError:  # not a checkpoint (its header is written atomically: never half)
         return []
+    return [] if checkpoint is None else checkpoint.trials
 
 
 def _kill_after_two_trials(data, out):
@@ -96,7 +98,7 @@ def test_a_killed_tune_resumes_without_rerunning_trials(tmp_path, monkeypatch, c
     assert f"cannot resume the search in {out}: {other} is not the data it was started on" in err
     assert main([*args, "--resume", "--cv", "3"]) == 2
     assert "--cv was 2, now 3" in capsys.readouterr().err
-    assert json.loads((out / "checkpoint.json").read_text())["trials"] == final  # untouched
+    assert _trials(out) == final  # untouched
 
 
 def test_resume_needs_a_search_to_resume(tmp_path, capsys):
