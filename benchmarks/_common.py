@@ -1,11 +1,14 @@
 """Helpers shared by the benchmark scripts: data loading (Pima, the benchmark
-tables), the scikit-learn MLP adapter and its search, timing a search, and the
-machine description.
+tables), the scikit-learn MLP adapter and its search, skoptnn's search,
+readying and timing a search, running a contender in a fresh process, the
+report's figures and the machine description.
 
 Importing this module imports no TensorFlow (``compare.py``'s parent process
 and the scikit-learn searches of ``search_speed.py`` and ``search_budget.py``
-must run without it); only :func:`start_tensorflow` does. The scripts
-import this module by name (``from _common import ...``): running
+must run without it); only :func:`start_tensorflow` (and
+:func:`quiet_contender` and :func:`skoptnn_search`, which a skoptnn contender
+calls) does. The scripts import this module by name (``from _common import
+...`` or ``import _common``): running
 ``python benchmarks/SCRIPT.py`` puts ``benchmarks/`` first on ``sys.path``,
 and joblib's worker processes receive the parent's ``sys.path``.
 """
@@ -13,9 +16,15 @@ and joblib's worker processes receive the parent's ``sys.path``.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 import platform
+import shlex
+import statistics
+import subprocess
+import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -211,6 +220,28 @@ def sklearn_search(n_iter: int, cv: int, preprocessor=None, scoring=None, search
                                          scoring=scoring, random_state=seed)
 
 
+def skoptnn_search(n_iter: int, cv: int, preprocessor=None, scoring=None, search_cls=None,
+                   seed: int = 0):
+    """The skoptnn contender's search, as the search benchmarks run it.
+
+    ``make_pipeline(preprocessor, OptimizedMLPClassifier(early_stopping=True,
+    random_state=0))`` (default preprocessor ``StandardScaler()``) over
+    ``classifier_space(prefix="optimizedmlpclassifier__")``, the search's
+    ``random_state=seed``. ``search_cls`` defaults to skoptnn's
+    ``ResumableBayesSearchCV``. Imports skoptnn (and so TensorFlow) when called.
+    """
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skoptnn import OptimizedMLPClassifier, ResumableBayesSearchCV, classifier_space
+
+    pipe = make_pipeline(preprocessor if preprocessor is not None else StandardScaler(),
+                         OptimizedMLPClassifier(early_stopping=True, random_state=0))
+    return (search_cls or ResumableBayesSearchCV)(
+        pipe, classifier_space(prefix="optimizedmlpclassifier__"), n_iter=n_iter, cv=cv,
+        scoring=scoring, random_state=seed)
+
+
 def epochs_run(estimator) -> int:
     """Epochs a fitted MLP ran: skoptnn's ``n_epochs_``, scikit-learn's ``n_iter_``."""
     if hasattr(estimator, "n_epochs_"):
@@ -276,6 +307,28 @@ def start_tensorflow() -> str:
     return str(Path(skoptnn.__file__).parent)
 
 
+def quiet_contender(skoptnn: bool) -> dict:
+    """Ready this (fresh) process for one contender's search, before its clock starts.
+
+    Silences what a search of many candidates warns about: points evaluated
+    again, MLPs that do not converge and, for skoptnn, networks that diverge
+    (the search scores those low). A skoptnn contender also starts TensorFlow
+    here, untimed (:func:`start_tensorflow`), and gets ``{"skoptnn_path":
+    folder}``; scikit-learn's gets ``{}`` and never imports TensorFlow.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    warnings.filterwarnings("ignore", message=".*objective has been evaluated.*")
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    if not skoptnn:
+        return {}
+    path = start_tensorflow()
+    from skoptnn import DivergenceWarning
+
+    warnings.simplefilter("ignore", DivergenceWarning)
+    return {"skoptnn_path": path}
+
+
 def timed_search(search, X, y, **fit_params) -> tuple[float, float]:
     """Wall and CPU seconds (all threads) of ``search.fit``, with one BLAS thread.
 
@@ -290,7 +343,42 @@ def timed_search(search, X, y, **fit_params) -> tuple[float, float]:
         return time.perf_counter() - start, time.process_time() - cpu_start
 
 
+# -- a run in a fresh process ---------------------------------------------------------
+def run_fresh(script: str, args: list[str], failure: str) -> dict:
+    """Run ``script`` with ``args`` in a fresh Python process; what its last line printed.
+
+    The child prints one JSON object as its last line of stdout; its stderr
+    (progress, errors) goes to ours. A child that fails ends this process
+    with ``failure`` and the child's exit code.
+    """
+    out = subprocess.run([sys.executable, script, *args], stdout=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"{failure} (exit {out.returncode}); its error is above")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def log(text: str) -> None:
+    """A progress line on stderr, marked with this process's id."""
+    print(f"  [{os.getpid()}] {text}", file=sys.stderr, flush=True)
+
+
 # -- report ------------------------------------------------------------------------------
+def median(values: list) -> float | None:
+    """The median of the values that are not None; None if none is."""
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value: float | None, spec: str = "g") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def command_line(script: str, argv: list[str] | None) -> str:
+    """The command that ran ``script`` (``argv``, or this process's arguments), for a report."""
+    args = shlex.join(sys.argv[1:] if argv is None else argv)
+    return f"python benchmarks/{Path(script).name} {args}".strip()
+
+
 def write_report(text: str, output: str | None, quick: bool, script: str) -> None:
     """Print a report and save it: to ``output``, or beside ``script`` (not for --quick)."""
     print()

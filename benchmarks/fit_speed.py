@@ -98,7 +98,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skoptnn import OptimizedMLPClassifier
-from skoptnn.engine.runtime import KerasClassifier, keras, tf  # imports TF quietly
+from skoptnn.base.scikeras import KerasClassifier
+from skoptnn.engine.runtime import keras, tf  # imports TF quietly
 
 HIDDEN = (10, 10)
 EPOCHS = 100

@@ -73,23 +73,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
-import statistics
-import subprocess
 import sys
-import warnings
 
-from _common import (  # benchmarks/_common.py
-    DEFAULT_DATA_DIR,
-    TABLES,
-    load_table,
-    machine,
-    search_columns,
-    sklearn_search,
-    start_tensorflow,
-    timed_search,
-    write_report,
-)
+import _common  # benchmarks/_common.py
 
 BUDGET, N_ITER, CV, REPEATS = 60.0, 200, 3, 1
 QUICK_BUDGET, QUICK_TABLES = 5.0, ("pima", "oj")
@@ -100,17 +86,6 @@ PACKAGES = ("numpy", "pandas", "tensorflow", "keras", "scikit-learn", "scikit-op
 
 
 # -- one search ------------------------------------------------------------------------------
-def skoptnn_search(table, n_iter: int):
-    from sklearn.pipeline import make_pipeline
-
-    from skoptnn import OptimizedMLPClassifier, ResumableBayesSearchCV, classifier_space
-
-    pipe = make_pipeline(table.preprocessor(),
-                         OptimizedMLPClassifier(early_stopping=True, random_state=0))
-    return ResumableBayesSearchCV(pipe, classifier_space(prefix="optimizedmlpclassifier__"),
-                                  n_iter=n_iter, cv=CV, scoring=table.scoring, random_state=0)
-
-
 def held_out_score(table, estimator, X, y) -> float:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
@@ -120,27 +95,18 @@ def held_out_score(table, estimator, X, y) -> float:
 
 def run_once(name: str, key: str, budget: float, n_iter: int, data_dir: str) -> dict:
     """One search on one table, in this (fresh) process."""
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
     from skopt.callbacks import DeadlineStopper
 
-    table = load_table(name, data_dir)
+    table = _common.load_table(name, data_dir)
     X_s, X_te, y_s, y_te = train_test_split(table.X, table.y, test_size=TEST_SIZE,
                                             stratify=table.y, random_state=0)
-    warnings.filterwarnings("ignore", message=".*objective has been evaluated.*")
-    warnings.simplefilter("ignore", ConvergenceWarning)
-    out = {}
-    if key == "sklearn":
-        search = sklearn_search(n_iter, CV, table.preprocessor(), table.scoring)
-    else:
-        out["skoptnn_path"] = start_tensorflow()  # untimed
-        from skoptnn import DivergenceWarning
-
-        warnings.simplefilter("ignore", DivergenceWarning)
-        search = skoptnn_search(table, n_iter)
+    out = _common.quiet_contender(skoptnn=key != "sklearn")
+    contender = _common.sklearn_search if key == "sklearn" else _common.skoptnn_search
+    search = contender(n_iter, CV, table.preprocessor(), table.scoring)
     stopper = DeadlineStopper(total_time=budget)  # its clock starts here
-    seconds, cpu = timed_search(search, X_s, y_s, callback=stopper)
-    columns = search_columns(search)
+    seconds, cpu = _common.timed_search(search, X_s, y_s, callback=stopper)
+    columns = _common.search_columns(search)
     out.update({
         "seconds": seconds, "cpu_seconds": cpu, "refit_seconds": float(search.refit_time_),
         "n_candidates": len(search.cv_results_["params"]),
@@ -152,41 +118,25 @@ def run_once(name: str, key: str, budget: float, n_iter: int, data_dir: str) -> 
         "n_search": len(y_s), "n_test": len(y_te),
         "n_features": int(search.best_estimator_[0].transform(X_te[:1]).shape[1]),
     })
-    log(f"{name} {key}: {seconds:.1f} s, {out['n_candidates']} candidates, best CV "
+    _common.log(f"{name} {key}: {seconds:.1f} s, {out['n_candidates']} candidates, best CV "
         f"{out['best_cv']:.3f}, held out {out['held_out']:.3f}")
     return out
 
 
-def log(text: str) -> None:
-    print(f"  [{os.getpid()}] {text}", file=sys.stderr, flush=True)
-
-
 def spawn(name: str, key: str, budget: float, n_iter: int, data_dir: str) -> dict:
     """Run one search in a fresh process; its progress goes to our stderr."""
-    cmd = [sys.executable, __file__, "--run", key, "--tables", name, "--budget", str(budget),
-           "--n-iter", str(n_iter), "--data-dir", data_dir]
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"search_budget: the {key} search on {name} failed (exit "
-                         f"{out.returncode}); its error is above")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return _common.run_fresh(
+        __file__, ["--run", key, "--tables", name, "--budget", str(budget), "--n-iter",
+                   str(n_iter), "--data-dir", data_dir],
+        f"search_budget: the {key} search on {name} failed")
 
 
 # -- report ------------------------------------------------------------------------------------
-def median(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def fmt(value: float | None, spec: str = "g") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def report(results: dict, tables: dict, budget: float, n_iter: int, repeats: int,
            skipped: list[str], args_line: str, load_start, quick: bool) -> str:
     keys = ("seconds", "cpu_seconds", "refit_seconds", "n_candidates", "pruned",
             "rounds", "longest_round", "best_cv", "held_out")
-    med = {(t, k): {f: median([r.get(f) for r in rs]) for f in keys}
+    med = {(t, k): {f: _common.median([r.get(f) for r in rs]) for f in keys}
            for (t, k), rs in results.items()}
     path = next((r[0]["skoptnn_path"] for (_, k), r in results.items() if k == "skoptnn"),
                 "n/a")
@@ -203,7 +153,7 @@ def report(results: dict, tables: dict, budget: float, n_iter: int, repeats: int
         "- held-out score: accuracy; balanced accuracy (also the searches' scoring) on "
         "hmda and generated",
         f"- skoptnn imported from `{path}`",
-        *machine(load_start, PACKAGES),
+        *_common.machine(load_start, PACKAGES),
     ]
     if skipped:
         lines.append(f"- skipped (no CSV): {', '.join(skipped)}")
@@ -221,7 +171,7 @@ def report(results: dict, tables: dict, budget: float, n_iter: int, repeats: int
             lines.append(
                 f"| {name if key == 'sklearn' else ''} | {shape} | {label} | "
                 f"{m['n_candidates']:g}{' (all)' if m['n_candidates'] >= n_iter else ''} | "
-                f"{'-' if key == 'sklearn' else fmt(m['pruned'])} | {m['best_cv']:.3f} | "
+                f"{'-' if key == 'sklearn' else _common.fmt(m['pruned'])} | {m['best_cv']:.3f} | "
                 f"{m['held_out']:.3f} {table.metric} | {m['seconds']:.1f} | "
                 f"{m['refit_seconds']:.1f} | {m['longest_round']:.1f} | "
                 f"{m['cpu_seconds']:.1f} |")
@@ -250,10 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=float, default=None,
                         help=f"seconds per search (default {BUDGET:g}; {QUICK_BUDGET:g} with "
                         "--quick)")
-    parser.add_argument("--tables", nargs="+", choices=list(TABLES), default=None,
+    parser.add_argument("--tables", nargs="+", choices=list(_common.TABLES), default=None,
                         help="tables to run (default: all; " + " and ".join(QUICK_TABLES)
                         + " with --quick)")
-    parser.add_argument("--data-dir", default=str(DEFAULT_DATA_DIR),
+    parser.add_argument("--data-dir", default=str(_common.DEFAULT_DATA_DIR),
                         help="folder of the CSVs (default: ../shared/data beside the repo)")
     parser.add_argument("--n-iter", type=int, default=N_ITER,
                         help=f"candidates at most, for the deadline to cut (default {N_ITER})")
@@ -270,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     budget = args.budget if args.budget is not None else (QUICK_BUDGET if args.quick
                                                           else BUDGET)
-    names = args.tables or list(QUICK_TABLES if args.quick else TABLES)
+    names = args.tables or list(QUICK_TABLES if args.quick else _common.TABLES)
     repeats = args.repeats if args.repeats is not None else REPEATS
     if budget <= 0:
         parser.error("--budget must be > 0")
@@ -287,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     tables, skipped = {}, []
     for name in dict.fromkeys(names):
         try:
-            tables[name] = load_table(name, args.data_dir)
+            tables[name] = _common.load_table(name, args.data_dir)
         except FileNotFoundError as exc:
             print(f"search_budget: skipping {name}: {exc}", flush=True)
             skipped.append(name)
@@ -306,11 +256,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"repeat {i + 1}/{repeats}: {name} {label}: {r['n_candidates']} "
                       f"candidates in {r['seconds']:.1f} s, held out {r['held_out']:.3f}",
                       flush=True)
-    args_line = "python benchmarks/search_budget.py " + shlex.join(
-        sys.argv[1:] if argv is None else argv)
-    text = report(results, tables, budget, args.n_iter, repeats, skipped, args_line.strip(),
-                  load_start, args.quick)
-    write_report(text, args.output, args.quick, __file__)
+    text = report(results, tables, budget, args.n_iter, repeats, skipped,
+                  _common.command_line(__file__, argv), load_start, args.quick)
+    _common.write_report(text, args.output, args.quick, __file__)
     return 0
 
 

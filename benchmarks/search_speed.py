@@ -76,24 +76,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import statistics
-import subprocess
 import sys
-import warnings
 from pathlib import Path
 
+import _common  # benchmarks/_common.py
 import numpy as np
-from _common import (  # benchmarks/_common.py
-    EpochRecorder,
-    load_data,
-    machine,
-    search_columns,
-    sklearn_search,
-    start_tensorflow,
-    timed_search,
-    write_report,
-)
 
 N_ITER, CV, REPEATS = 30, 5, 3
 QUICK_N_ITER, QUICK_CV = 8, 3
@@ -110,18 +98,6 @@ PACKAGES = ("numpy", "tensorflow", "keras", "scikit-learn", "scikit-optimize")
 
 
 # -- the three searches ------------------------------------------------------------------
-def skoptnn_search(n_iter: int, cv: int, search_cls, scoring=None, seed: int = 0):
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    from skoptnn import OptimizedMLPClassifier, classifier_space
-
-    pipe = make_pipeline(StandardScaler(),
-                         OptimizedMLPClassifier(early_stopping=True, random_state=0))
-    return search_cls(pipe, classifier_space(prefix="optimizedmlpclassifier__"),
-                      n_iter=n_iter, cv=cv, scoring=scoring, random_state=seed)
-
-
 def traced_graphs() -> int | None:
     """Graphs skoptnn has traced so far in this process; None while it cannot tell."""
     try:
@@ -147,37 +123,30 @@ def summary(search, seconds: float, cpu: float, X_te, y_te) -> dict:
 
 def run_once(path: str | None, n_iter: int, cv: int, key: str, seed: int = 0) -> dict:
     """One contender of one repeat, in this (fresh) process."""
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import train_test_split
     from skopt import BayesSearchCV
 
-    X, y, name = load_data(path)
+    X, y, name = _common.load_data(path)
     X_s, X_te, y_s, y_te = train_test_split(X, y, test_size=TEST_SIZE, stratify=y,
                                             random_state=0)
-    # Repeated points are part of a small search; non-converging or diverging
-    # candidates too (the search scores them low).
-    warnings.filterwarnings("ignore", message=".*objective has been evaluated.*")
-    warnings.simplefilter("ignore", ConvergenceWarning)
     out = {"data": name, "n_search": len(X_s), "n_test": len(X_te), "n_features": X.shape[1]}
-    recorder = EpochRecorder()
+    out.update(_common.quiet_contender(skoptnn=key != "sklearn"))
+    recorder = _common.EpochRecorder()
 
     if key == "sklearn":
-        search = sklearn_search(n_iter, cv, scoring=recorder, seed=seed)
+        search = _common.sklearn_search(n_iter, cv, scoring=recorder, seed=seed)
         before = after = None
     else:
-        out["skoptnn_path"] = start_tensorflow()  # untimed
-        from skoptnn import DivergenceWarning, ResumableBayesSearchCV
-
-        warnings.simplefilter("ignore", DivergenceWarning)
         if key == "plain":
-            search = skoptnn_search(n_iter, cv, BayesSearchCV, scoring=recorder, seed=seed)
+            search = _common.skoptnn_search(n_iter, cv, scoring=recorder,
+                                            search_cls=BayesSearchCV, seed=seed)
         else:  # its defaults: no scorer of ours, the epochs come from cv_results_
-            search = skoptnn_search(n_iter, cv, ResumableBayesSearchCV, seed=seed)
+            search = _common.skoptnn_search(n_iter, cv, seed=seed)  # ResumableBayesSearchCV
         before = traced_graphs()
-    seconds, cpu = timed_search(search, X_s, y_s)
+    seconds, cpu = _common.timed_search(search, X_s, y_s)
     after = traced_graphs() if before is not None else None
     result = summary(search, seconds, cpu, X_te, y_te)
-    columns = search_columns(search)
+    columns = _common.search_columns(search)
     result["pruned"] = columns["pruned"]
     result["pruned_epoch"] = columns["pruned_epoch"]
     result["mean_epochs"] = (columns["mean_epochs"] if columns["mean_epochs"] is not None
@@ -191,27 +160,17 @@ def run_once(path: str | None, n_iter: int, cv: int, key: str, seed: int = 0) ->
         result["best_epoch"] = int(best.best_epoch_)
         result["max_epochs"] = int(best.epochs)
         result["graphs"] = None if before is None or after is None else after - before
-    log(f"{key}: {seconds:.1f} s, {result['n_candidates']} candidates, best CV "
+    _common.log(f"{key}: {seconds:.1f} s, {result['n_candidates']} candidates, best CV "
         f"{search.best_score_:.3f}")
     out["result"] = result
     return out
 
 
-def log(text: str) -> None:
-    print(f"  [{os.getpid()}] {text}", file=sys.stderr, flush=True)
-
-
 def spawn(path: str | None, n_iter: int, cv: int, key: str, seed: int) -> dict:
     """Run one contender in a fresh process; its progress goes to our stderr."""
-    cmd = [sys.executable, __file__, "--run", key, "--n-iter", str(n_iter), "--cv", str(cv),
-           "--seed", str(seed)]
-    if path:
-        cmd.append(path)
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
-    if out.returncode != 0:
-        raise SystemExit(f"search_speed: the {key} run failed (exit {out.returncode}); "
-                         "its error is above")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    args = ["--run", key, "--n-iter", str(n_iter), "--cv", str(cv), "--seed", str(seed)]
+    return _common.run_fresh(__file__, args + ([path] if path else []),
+                             f"search_speed: the {key} run failed")
 
 
 def run_repeat(path: str | None, n_iter: int, cv: int, seed: int) -> dict:
@@ -225,15 +184,6 @@ def run_repeat(path: str | None, n_iter: int, cv: int, seed: int) -> dict:
 
 
 # -- report --------------------------------------------------------------------------------
-def median(values: list) -> float | None:
-    values = [v for v in values if v is not None]
-    return statistics.median(values) if values else None
-
-
-def fmt(value: float | None, spec: str = "g") -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def goal(text: str, ok: bool, value: str, note: str = "") -> str:
     return f"- [{'x' if ok else ' '}] {text}: {value} ({'PASS' if ok else 'FAIL'}){note}"
 
@@ -244,7 +194,8 @@ def report(results: list[dict], n_iter: int, cv: int, args_line: str, load_start
     keys = ("seconds", "per_candidate", "cpu_seconds", "best_cv", "test_accuracy", "epochs",
             "best_epoch", "max_epochs", "graphs", "mean_epochs", "pruned", "pruned_epoch",
             "n_candidates")
-    med = {c: {k: median([r[c].get(k) for r in results]) for k in keys} for c in CONTENDERS}
+    med = {c: {k: _common.median([r[c].get(k) for r in results]) for k in keys}
+           for c in CONTENDERS}
     base = "sklearn MLP"
     # Per contender: the median of each repeat's ratio, and the ratio of the medians.
     per_repeat = {c: [r[c]["seconds"] / r[base]["seconds"] for r in results] for c in CONTENDERS}
@@ -266,7 +217,7 @@ def report(results: list[dict], n_iter: int, cv: int, args_line: str, load_start
         "BayesSearchCV, search class); TensorFlow's import and start-up untimed"
         + (f"; medians over {repeats} repeats" if repeats > 1 else "; 1 repeat"),
         f"- skoptnn imported from `{first.get('skoptnn_path', 'n/a')}`",
-        *machine(load_start, PACKAGES),
+        *_common.machine(load_start, PACKAGES),
         "",
         "| contender | wall (s) | / sklearn wall, median of repeats | / sklearn wall, ratio "
         "of medians | per candidate (s) | CPU (s) | best CV score | held-out accuracy "
@@ -281,14 +232,14 @@ def report(results: list[dict], n_iter: int, cv: int, args_line: str, load_start
         else:
             epochs = (f"{m['epochs']:g} of {m['max_epochs']:g} (best epoch "
                       f"{m['best_epoch']:g}, 0-based)")
-            graphs = fmt(m["graphs"])
-            pruned = "-" if c == PLAIN else fmt(m["pruned"])
+            graphs = _common.fmt(m["graphs"])
+            pruned = "-" if c == PLAIN else _common.fmt(m["pruned"])
             if c == CLASS and m["pruned_epoch"] is not None:
                 pruned += f" of {m['n_candidates']:g} (median epoch {m['pruned_epoch']:g})"
         lines.append(
             f"| {c} | {m['seconds']:.1f} | {ratio[c]:.2f}x | {ratio_of_medians[c]:.2f}x | "
             f"{m['per_candidate']:.2f} | {m['cpu_seconds']:.1f} | {m['best_cv']:.3f} | "
-            f"{m['test_accuracy']:.3f} | {fmt(m['mean_epochs'], '.1f')} | {epochs} | "
+            f"{m['test_accuracy']:.3f} | {_common.fmt(m['mean_epochs'], '.1f')} | {epochs} | "
             f"{pruned} | {graphs} |")
     lines += ["", "Ratios < 1: faster than scikit-learn's search."]
     if repeats > 1:
@@ -370,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     try:
-        _, y, name = load_data(args.path)
+        _, y, name = _common.load_data(args.path)
     except ValueError as exc:
         parser.error(f"cannot read {args.path} as a numeric CSV without header: "
                      f"{str(exc).splitlines()[0]}")
@@ -390,10 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print(f"repeat {i + 1}/{repeats}: " + ", ".join(
             f"{c} {r[c]['seconds']:.1f} s" for c in CONTENDERS), flush=True)
-    args_line = "python benchmarks/search_speed.py " + shlex.join(
-        sys.argv[1:] if argv is None else argv)
-    text = report(results, n_iter, cv, args_line.strip(), load_start, args.quick)
-    write_report(text, args.output, args.quick, __file__)
+    text = report(results, n_iter, cv, _common.command_line(__file__, argv), load_start,
+                  args.quick)
+    _common.write_report(text, args.output, args.quick, __file__)
     return 0
 
 

@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
+import _guide  # examples/_guide.py
 import matplotlib
 
 matplotlib.use("Agg")  # write files, no display needed
@@ -77,9 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=50, help="epochs per fit (default 50)")
     parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="PNG file or folder (default: next to this script)")
-    args = parser.parse_args()
+    args = _guide.parse_args(parser, __file__)
     seed = args.random_state
 
     X, y = make_friedman1(n_samples=1000, noise=1.0, random_state=seed)
@@ -138,13 +136,8 @@ def main() -> None:
     right.axhline(1.0, color="k", linestyle=":", label="clipnorm=1.0")
     right.legend(title="layer", fontsize="x-small", ncols=2)
     right.set_title("lr=0.1, clipnorm=1.0: norms before clipping")
-    fig.tight_layout()
-    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
-        args.out = args.out / Path(__file__).with_suffix(".png").name
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
-    print(f"\nWrote {args.out}")
+    out = _guide.save(fig, args.out, __file__)
+    print(f"\nWrote {out}")
 
 
 if __name__ == "__main__":

@@ -33,16 +33,14 @@ Runs in well under a minute on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+import _guide  # examples/_guide.py
 import matplotlib
 
 matplotlib.use("Agg")  # write files, no display needed
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -60,14 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=40, help="epochs per fit (default 40)")
     parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="PNG file or folder (default: next to this script)")
-    args = parser.parse_args()
+    args = _guide.parse_args(parser, __file__)
 
-    X, y = load_breast_cancer(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=args.random_state
-    )
+    X_train, X_test, y_train, y_test = _guide.breast_cancer(args.random_state)
     runs = [(init, "relu") for init in INITIALIZERS] + [("zeros", "sigmoid")]
     rows, histories = [], {}
     for init, activation in runs:
@@ -118,13 +111,8 @@ def main() -> None:
     ax.set_ylabel("training loss (log scale)")
     ax.set_title("3 x 32 ReLU units (dotted: sigmoid), no L2: training loss by kernel_initializer")
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
-        args.out = args.out / Path(__file__).with_suffix(".png").name
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
-    print(f"\nWrote {args.out}")
+    out = _guide.save(fig, args.out, __file__)
+    print(f"\nWrote {out}")
 
 
 if __name__ == "__main__":

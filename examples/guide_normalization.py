@@ -32,16 +32,14 @@ Runs in about 15 s on 2 CPU cores.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+import _guide  # examples/_guide.py
 import matplotlib
 
 matplotlib.use("Agg")  # write files, no display needed
 
 import matplotlib.pyplot as plt
 import numpy as np
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -60,14 +58,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50, help="epochs per fit (default 50)")
     parser.add_argument("--seeds", type=int, default=5, help="fits per variant (default 5)")
     parser.add_argument("--random-state", type=int, default=0, help="seed of the split")
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="PNG file or folder (default: next to this script)")
-    args = parser.parse_args()
+    args = _guide.parse_args(parser, __file__)
 
-    X, y = load_breast_cancer(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=args.random_state
-    )
+    X_train, X_test, y_train, y_test = _guide.breast_cancer(args.random_state)
     std = X_train.std(axis=0)
     print(f"{len(X_train)} training rows, {len(X_test)} held-out rows; feature standard "
           f"deviations from {std.min():.3g} to {std.max():.3g}.\n")
@@ -110,13 +103,8 @@ def main() -> None:
     right.set_xticklabels(["raw", "scaler", "batch\nnorm", "scaler +\nbatch norm"])
     right.set_ylabel("held-out accuracy")
     right.set_title(f"held-out accuracy ({args.seeds} seeds, bar = mean)")
-    fig.tight_layout()
-    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
-        args.out = args.out / Path(__file__).with_suffix(".png").name
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
-    print(f"Wrote {args.out}")
+    out = _guide.save(fig, args.out, __file__)
+    print(f"Wrote {out}")
 
 
 if __name__ == "__main__":

@@ -38,8 +38,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
+import _guide  # examples/_guide.py
 import matplotlib
 
 matplotlib.use("Agg")  # write files, no display needed
@@ -68,9 +68,7 @@ def main() -> None:
     parser.add_argument("--patience", type=int, default=20,
                         help="early stopping patience (default 20)")
     parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="PNG file or folder (default: next to this script)")
-    args = parser.parse_args()
+    args = _guide.parse_args(parser, __file__)
     seed = args.random_state
     start = time.perf_counter()
 
@@ -138,13 +136,8 @@ def main() -> None:
     axes[3].set_ylabel("")
     # The unregularised curve climbs far; cap the axis so the others stay readable.
     axes[0].set_ylim(0, min(2.0, 1.1 * max(c[:, 2].max() for c in curves.values())))
-    fig.tight_layout()
-    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
-        args.out = args.out / Path(__file__).with_suffix(".png").name
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
-    print(f"\nWrote {args.out} ({time.perf_counter() - start:.0f} s)")
+    out = _guide.save(fig, args.out, __file__)
+    print(f"\nWrote {out} ({time.perf_counter() - start:.0f} s)")
 
 
 if __name__ == "__main__":

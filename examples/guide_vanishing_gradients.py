@@ -38,15 +38,13 @@ from __future__ import annotations
 
 import argparse
 import warnings
-from pathlib import Path
 
+import _guide  # examples/_guide.py
 import matplotlib
 
 matplotlib.use("Agg")  # write files, no display needed
 
 import matplotlib.pyplot as plt
-from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -60,14 +58,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30, help="epochs per fit (default 30)")
     parser.add_argument("--n-layers", type=int, default=8, help="hidden layers (default 8)")
     parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_suffix(".png"),
-                        help="PNG file or folder (default: next to this script)")
-    args = parser.parse_args()
+    args = _guide.parse_args(parser, __file__)
 
-    X, y = load_breast_cancer(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.25, stratify=y, random_state=args.random_state
-    )
+    X_train, X_test, y_train, y_test = _guide.breast_cancer(args.random_state)
     rows, sgd_fits = [], {}
     for optimizer in ("sgd", "adam"):
         for activation, init in ACTIVATIONS.items():
@@ -105,13 +98,8 @@ def main() -> None:
     axes[1].set_ylabel("")
     axes[0].get_legend().remove()  # one legend (same layers) is enough
     axes[1].legend(title="layer", fontsize="x-small", ncols=2, loc="lower left")
-    fig.tight_layout()
-    if args.out.is_dir() or not args.out.suffix:  # a folder: the default name inside
-        args.out = args.out / Path(__file__).with_suffix(".png").name
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=100)
-    plt.close(fig)
-    print(f"\nWrote {args.out}")
+    out = _guide.save(fig, args.out, __file__)
+    print(f"\nWrote {out}")
 
 
 if __name__ == "__main__":

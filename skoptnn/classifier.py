@@ -13,9 +13,20 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d
 
 from .base.mixin import _FLOAT32_MAX, _MLPMixin
+from .base.params import Param, estimator_params, mlp_params, samples_doc
 from .base.scikeras import KerasClassifier, SklearnMixinsFirst
 
+_MONITORS = ("val_loss", "val_accuracy")  # the first is the default
+_PARAMS = mlp_params(l2=3.0, monitor=_MONITORS, insert={
+    "shuffle": Param("class_weight", None, 'dict, "balanced" or None', """
+        Weights of the classes in the loss; "balanced" weighs them inversely to
+        their frequency. Multiplied with ``sample_weight``; like it, only the
+        ratios matter (the loss is the weighted mean).
+    """),
+})
 
+
+@estimator_params(_PARAMS)
 class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixinsFirst):
     """Multi-layer perceptron classifier in Keras, tuned like any scikit-learn model.
 
@@ -28,107 +39,15 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
 
     Training runs every epoch inside one compiled TensorFlow graph that is
     reused across fits of the same architecture, so cross-validation and
-    searches cost what the network costs, not what the framework costs.
+    searches cost what the network costs, not what the framework costs (the
+    measurements are in ``docs/performance.md``).
 
-    Parameters
-    ----------
-    n_layers : int, default=2
-        Number of hidden layers (0 gives a linear model). Ignored when
-        ``hidden_layer_sizes`` is given.
-    units : int, default=64
-        Units in each hidden layer. Ignored when ``hidden_layer_sizes`` is given.
-    hidden_layer_sizes : tuple of int, default=None
-        Explicit hidden layer sizes, as in ``MLPClassifier``; overrides
-        ``n_layers`` and ``units``. Tune ``n_layers``/``units`` instead:
-        scikit-optimize cannot search tuples.
-    activation : {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "tanh", \
-"sigmoid"}, default="relu"
-        Hidden-layer activation. ReLU and its relatives do not saturate, which
-        keeps gradients from vanishing in deep networks.
-    batch_norm : bool, default=False
-        Add batch normalization between each hidden Dense layer and its
-        activation.
-    kernel_initializer : str, default="auto"
-        Weight initialization: "auto" picks He (normal) for the ReLU family,
-        LeCun (normal) for selu and Glorot (uniform) for tanh, sigmoid and the
-        output layer. Also "zeros", "random_normal", "random_uniform",
-        "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
-        "lecun_normal", "lecun_uniform". Biases start at zero.
-    dropout : float in [0, 1), default=0.0
-        Dropout rate after each hidden activation.
-    l1 : float >= 0, default=0.0
-        L1 penalty on every layer's weights, per training sample (as ``l2``).
-    l2 : float >= 0, default=3.0
-        L2 penalty on every layer's weights, per training sample: training
-        minimises the mean loss plus ``l2 * sum(w**2) / n_samples``, so the
-        penalty counts once for the whole training set and its pull weakens as
-        the data grows. The default keeps small tables from overfitting and
-        still lets a rare class be learnt from 10,000 rows or more
-        (``benchmarks/l2_defaults.py``). In ``partial_fit``, ``n_samples`` is
-        the rows of the call.
-    optimizer : {"adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad", \
-"adadelta"}, default="adam"
-        Keras optimizer.
-    learning_rate : float > 0, default=None
-        Learning rate; None uses the Keras default of ``optimizer``.
-    clipnorm : float > 0, default=None
-        Clip each gradient to this L2 norm (None: no clipping).
-    clipvalue : float > 0, default=None
-        Clip each gradient element to [-clipvalue, clipvalue] (None: off).
-    epochs : int, default=100
-        Maximum number of passes over the training data.
-    batch_size : int, default=32
-        Mini-batch size (capped at the number of samples).
-    shuffle : bool, default=True
-        Reshuffle the training data before every epoch.
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes in the loss; "balanced" weighs them inversely to
-        their frequency. Multiplied with ``sample_weight``; like it, only the
-        ratios matter (the loss is the weighted mean).
-    early_stopping : bool, default=False
-        Hold out a stratified ``validation_fraction`` of the training data, stop
-        when ``monitor`` (by default the validation cross-entropy, without the
-        L1/L2 penalty) has not improved for ``patience`` epochs, and restore
-        the best weights.
-        An epoch improves when it beats the last improvement's value by more
-        than ``min_delta`` plus half that value's standard error (the noise of
-        a mean over the validation rows, large on a small split); the weights
-        restored (``best_epoch_``) are the latest epoch's within one standard
-        error of the best value: the most trained of the epochs the validation
-        split measures as good as the best.
-    validation_fraction : float in (0, 1), default=0.1
-        Share of the training data held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    min_delta : float >= 0, default=0.0
-        Margin an improvement of ``monitor`` needs on top of its noise.
-    monitor : {"val_loss", "val_accuracy"}, default="val_loss"
-        Validation quantity that early stopping watches.
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialization, dropout, shuffling and the validation
-        split; an int makes fits on CPU repeatable.
-    verbose : int, default=0
-        0 is silent; 1 or more prints one line per epoch and, with early
-        stopping, which epoch's weights were restored.
-    monitor_gradients : bool, default=False
-        Record each Dense layer's kernel gradient norm every epoch in
-        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,
-        explode or are exactly zero (as after ``kernel_initializer="zeros"``).
-        Off by default: it runs a slower training step.
-    warm_start : bool, default=False
-        When True, ``fit`` continues from the fitted weights and optimizer state
-        (history and ``n_epochs_`` count on) instead of starting afresh. The
-        network must stay the same: a change of data width, layers,
-        activation, batch norm, optimizer, loss or classes is refused.
+    {parameters}
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Class labels; for a multilabel target, ``arange(n_labels)``.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names, when X was a DataFrame with string column names.
     model_ : keras.Model
         The trained Keras network (compiled, so ``model_.evaluate`` works),
         with its optimizer's state. Built from the fitted weights on first
@@ -142,21 +61,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
         the L1/L2 penalty is trained on but not reported, so training and
         validation losses compare, and early stopping watches how well the
         network predicts, not how small its weights have become.
-    n_epochs_ : int
-        Epochs actually run.
-    best_epoch_ : int or None
-        With early stopping, the 0-based epoch whose weights were restored.
-    pruned_epoch_ : int or None
-        The epochs run when a search's ``pruning`` schedule stopped the last
-        fit (see ``fit``); None when it did not.
-    gradient_norms_ : pandas.DataFrame or None
-        With ``monitor_gradients=True``: one row per epoch (index "epoch",
-        0-based), one column per Dense layer ("hidden_1", ..., "output"); the L2
-        norm of the layer's kernel gradient as applied by the optimizer (after
-        ``clipnorm``/``clipvalue``), averaged over the epoch's mini-batches.
-        None otherwise.
-    raw_gradient_norms_ : pandas.DataFrame or None
-        The same before clipping (equal to ``gradient_norms_`` without it).
+    {attributes}
 
     See Also
     --------
@@ -184,69 +89,14 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
     _parameter_constraints: dict = {
         **_MLPMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "monitor": [StrOptions({"val_loss", "val_accuracy"})],
+        "monitor": [StrOptions(set(_MONITORS))],
     }
+    # __init__ stores the parameters of _PARAMS (made by @estimator_params).
     _metric = "accuracy"
     _multilabel = False  # set by fit; the default also serves estimators pickled before it
     _multi_output = True  # a multilabel indicator matrix; 1-D targets otherwise
     _is_classifier = True
     score = ClassifierMixin.score
-
-    def __init__(
-        self,
-        n_layers=2,
-        units=64,
-        hidden_layer_sizes=None,
-        activation="relu",
-        batch_norm=False,
-        kernel_initializer="auto",
-        dropout=0.0,
-        l1=0.0,
-        l2=3.0,
-        optimizer="adam",
-        learning_rate=None,
-        clipnorm=None,
-        clipvalue=None,
-        epochs=100,
-        batch_size=32,
-        shuffle=True,
-        class_weight=None,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=10,
-        min_delta=0.0,
-        monitor="val_loss",
-        random_state=None,
-        verbose=0,
-        monitor_gradients=False,
-        warm_start=False,
-    ):
-        self.n_layers = n_layers
-        self.units = units
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.batch_norm = batch_norm
-        self.kernel_initializer = kernel_initializer
-        self.dropout = dropout
-        self.l1 = l1
-        self.l2 = l2
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.clipnorm = clipnorm
-        self.clipvalue = clipvalue
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.class_weight = class_weight
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.min_delta = min_delta
-        self.monitor = monitor
-        self.random_state = random_state
-        self.verbose = verbose
-        self.monitor_gradients = monitor_gradients
-        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -389,7 +239,9 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
             (for a multilabel target: one entry per label), as in scikit-learn;
             ignored, if equal, afterwards.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights, as in ``fit``.
+            Per-sample weights, as in ``fit``; multiplied with those of
+            ``class_weight``, which must be a dict here ("balanced" needs the
+            class frequencies of all the data, not of one call's rows).
 
         Returns
         -------
@@ -398,20 +250,21 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
         """
         return self._guarded(self._partial_fit, X, y, sample_weight, classes)
 
+    @samples_doc
     def predict_proba(self, X):
         """Probability of each class for each sample.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        The network's softmax output or, for a binary target, its one sigmoid
+        unit, the probability of ``classes_[1]`` (the first column is one
+        minus it). Rows sum to 1, except for a multilabel target: there each
+        label has its own probability.
+
+        {parameters}
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Class probabilities, columns in the order of ``classes_``; for a
-            multilabel target, each label's own probability (rows need not sum
-            to 1).
+            Class probabilities, columns in the order of ``classes_``.
         """
         raw = self._predict_raw(X)
         if self._multilabel:
@@ -422,38 +275,39 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
         raw /= raw.sum(axis=1, keepdims=True)
         return raw
 
+    @samples_doc
     def predict_log_proba(self, X):
         """Log of the probability of each class for each sample.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        The natural log of :meth:`predict_proba`, taken in place: ``-inf``
+        where a probability rounded to 0 in float32.
+
+        {parameters}
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
-            Natural log of ``predict_proba(X)``; ``-inf`` where a probability
-            rounded to 0 in float32.
+            Log-probabilities, columns in the order of ``classes_``.
         """
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 
+    @samples_doc
     def predict(self, X):
         """Predict the class of each sample.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        The most probable class: for a binary target, ``classes_[1]`` where
+        its probability is above 0.5. For a multilabel target, every label
+        whose probability is above 0.5.
+
+        {parameters}
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_labels)
             Predicted labels, of the same type as the training labels; for a
-            multilabel target, the 0/1 indicator matrix (a label where its
-            probability is above 0.5).
+            multilabel target, the 0/1 indicator matrix.
         """
         raw = self._predict_raw(X)
         if self._multilabel:

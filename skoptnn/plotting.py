@@ -96,6 +96,15 @@ def _new_axes(ax: Axes | None) -> Axes:
     return ax
 
 
+def _finish(ax: Axes, xlabel: str, ylabel: str, *legend_args, **legend_kwargs) -> Axes:
+    """Label both axes, tick x at integers (epochs and trials count), add the legend."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.xaxis.set_major_locator(_pyplot().MaxNLocator(integer=True))
+    ax.legend(*legend_args, loc="best", fontsize="small", **legend_kwargs)
+    return ax
+
+
 def plot_history(
     estimator: Any,
     *,
@@ -166,7 +175,7 @@ def plot_history(
     ['best epoch (restored)', 'loss', 'val_loss']
     >>> ax.figure.savefig("history.png")  # doctest: +SKIP
     """
-    plt = _pyplot()
+    _pyplot()  # first: without matplotlib, that is the error to see
     net = _fitted_network(estimator)
     history = net.history_
     metric_name = _metric_name(history, metric)
@@ -176,8 +185,6 @@ def plot_history(
     ax.plot(epochs, history["loss"], color=_LOSS_COLOR, label="loss")
     if "val_loss" in history:
         ax.plot(epochs, history["val_loss"], color=_LOSS_COLOR, linestyle="--", label="val_loss")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
 
     handles, labels = ax.get_legend_handles_labels()
     if metric_name is not None:
@@ -199,11 +206,7 @@ def plot_history(
         best = ax.axvline(net.best_epoch_ + 1, color=_BEST_COLOR, linestyle=":",
                           label="best epoch (restored)")
         handles, labels = handles + [best], labels + [best.get_label()]
-
-    # Integer epochs on the axis, whatever the number of epochs.
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.legend(handles, labels, loc="best", fontsize="small")
-    return ax
+    return _finish(ax, "epoch", "loss", handles, labels)
 
 
 def _metric_name(history: dict, metric: str | None | Literal[False]) -> str | None:
@@ -239,11 +242,8 @@ def plot_gradient_norms(
     Parameters
     ----------
     estimator : estimator, Pipeline or search
-        A :class:`~skoptnn.OptimizedMLPClassifier` or
-        :class:`~skoptnn.OptimizedMLPRegressor` fitted with
-        ``monitor_gradients=True``, a fitted :class:`~sklearn.pipeline.Pipeline`
-        whose last step is one, or a fitted search (anything with
-        ``best_estimator_``) whose best estimator is either.
+        A fitted network, or a Pipeline or search holding one, as for
+        :func:`plot_history`; fitted with ``monitor_gradients=True``.
     raw : bool, default=False
         Plot the norms before clipping (``raw_gradient_norms_``) instead of
         those applied (``gradient_norms_``). The two differ only when
@@ -258,12 +258,12 @@ def plot_gradient_norms(
 
     Raises
     ------
+    ValueError
+        If the network was fitted without ``monitor_gradients=True``.
     sklearn.exceptions.NotFittedError
         If the estimator (or the search) is not fitted.
     TypeError
         If ``estimator`` is not (and does not contain) a skoptnn network.
-    ValueError
-        If the network was fitted without ``monitor_gradients=True``.
 
     See Also
     --------
@@ -271,26 +271,25 @@ def plot_gradient_norms(
 
     Examples
     --------
+    A regressor, fitted on its own (a Pipeline or a search would do, as for
+    :func:`plot_history`):
+
     >>> import matplotlib
     >>> matplotlib.use("Agg")
-    >>> from sklearn.datasets import load_breast_cancer
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
-    >>> from skoptnn import OptimizedMLPClassifier
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import scale
+    >>> from skoptnn import OptimizedMLPRegressor
     >>> from skoptnn.plotting import plot_gradient_norms
-    >>> X, y = load_breast_cancer(return_X_y=True)
-    >>> pipe = make_pipeline(
-    ...     StandardScaler(),
-    ...     OptimizedMLPClassifier(n_layers=3, epochs=10, monitor_gradients=True,
-    ...                            random_state=0),
-    ... ).fit(X, y)
-    >>> ax = plot_gradient_norms(pipe)
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = OptimizedMLPRegressor(n_layers=3, epochs=10, monitor_gradients=True,
+    ...                             random_state=0).fit(scale(X), y)
+    >>> ax = plot_gradient_norms(reg)
     >>> [line.get_label() for line in ax.get_lines()]
     ['hidden_1', 'hidden_2', 'hidden_3', 'output']
     >>> ax.get_yscale()
     'log'
     """
-    plt = _pyplot()
+    _pyplot()  # first: without matplotlib, that is the error to see
     net = _fitted_network(estimator)
     norms = getattr(net, "raw_gradient_norms_" if raw else "gradient_norms_", None)
     if norms is None:
@@ -305,11 +304,8 @@ def plot_gradient_norms(
         ax.plot(epochs, norms[layer].to_numpy(dtype=float), label=str(layer))
     if (norms.to_numpy(dtype=float) > 0).any():
         ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("kernel gradient norm" + (" (before clipping)" if raw else ""))
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.legend(title="layer", loc="best", fontsize="small")
-    return ax
+    return _finish(ax, "epoch", "kernel gradient norm" + (" (before clipping)" if raw else ""),
+                   title="layer")
 
 
 def plot_convergence(search: Any, *, metric: str | None = None, ax: Axes | None = None) -> Axes:
@@ -352,6 +348,8 @@ def plot_convergence(search: Any, *, metric: str | None = None, ax: Axes | None 
 
     Examples
     --------
+    Any fitted search, scikit-learn's own too:
+
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from sklearn.datasets import load_iris
@@ -372,7 +370,7 @@ def plot_convergence(search: Any, *, metric: str | None = None, ax: Axes | None 
     """
     from .search import trials_dataframe
 
-    plt = _pyplot()
+    _pyplot()  # first: without matplotlib, that is the error to see
     trials = trials_dataframe(search, metric=metric).sort_index()  # evaluation order
     scores = trials["mean_test_score"].to_numpy(dtype=float)
     trial = np.arange(1, len(scores) + 1)
@@ -384,11 +382,7 @@ def plot_convergence(search: Any, *, metric: str | None = None, ax: Axes | None 
     shown = np.isfinite(best)  # none before the first trial that scored
     ax.plot(trial[shown], best[shown], drawstyle="steps-post", color=_LOSS_COLOR,
             label="best so far")
-    ax.set_xlabel("trial")
-    ax.set_ylabel(f"CV {_metric_label(search, metric)}")
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-    ax.legend(loc="best", fontsize="small")
-    return ax
+    return _finish(ax, "trial", f"CV {_metric_label(search, metric)}")
 
 
 def _metric_label(search: Any, metric: str | None) -> str:

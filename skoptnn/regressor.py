@@ -8,11 +8,20 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from .base.mixin import _MLPMixin
+from .base.params import Param, choices, estimator_params, mlp_params, samples_doc
 from .base.scikeras import KerasRegressor, SklearnMixinsFirst
 
 _LOSSES = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "huber": "huber"}
+_MONITORS = ("val_loss", "val_mae")  # the first is the default
+_PARAMS = mlp_params(l2=10.0, monitor=_MONITORS, insert={
+    "l2": Param("loss", "mse", choices(*_LOSSES), """
+        Training loss. Huber's threshold (Keras' ``delta=1.0``) is one
+        standard deviation of y, since targets are standardised.
+    """),
+})
 
 
+@estimator_params(_PARAMS)
 class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFirst):
     """Multi-layer perceptron regressor in Keras, tuned like any scikit-learn model.
 
@@ -27,92 +36,10 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFi
     which is trained on but says nothing about the fit's error. A column of y
     that is constant is predicted as that constant.
 
-    Parameters
-    ----------
-    n_layers : int, default=2
-        Number of hidden layers (0 gives a linear model). Ignored when
-        ``hidden_layer_sizes`` is given.
-    units : int, default=64
-        Units in each hidden layer. Ignored when ``hidden_layer_sizes`` is given.
-    hidden_layer_sizes : tuple of int, default=None
-        Explicit hidden layer sizes; overrides ``n_layers`` and ``units``.
-    activation : str, default="relu"
-        Hidden-layer activation: "relu", "leaky_relu", "elu", "gelu", "selu",
-        "silu", "tanh" or "sigmoid".
-    batch_norm : bool, default=False
-        Batch normalization between each hidden Dense layer and its activation.
-    kernel_initializer : str, default="auto"
-        "auto" (He for the ReLU family, LeCun for selu, Glorot for tanh,
-        sigmoid and the output layer) or a Keras initializer name, as for
-        :class:`OptimizedMLPClassifier`.
-    dropout : float in [0, 1), default=0.0
-        Dropout rate after each hidden activation.
-    l1 : float >= 0, default=0.0
-        L1 penalty on every layer's weights, per training sample (as ``l2``).
-    l2 : float >= 0, default=10.0
-        L2 penalty on every layer's weights, per training sample: training
-        minimises the mean loss plus ``l2 * sum(w**2) / n_samples``, so the
-        penalty counts once for the whole training set and its pull weakens as
-        the data grows. The default keeps small tables from overfitting and
-        does not hold back a fit on 10,000 rows (``benchmarks/l2_defaults.py``).
-        In ``partial_fit``, ``n_samples`` is the rows of the call.
-    loss : {"mse", "mae", "huber"}, default="mse"
-        Training loss. Huber's threshold (Keras' ``delta=1.0``) is one
-        standard deviation of y, since targets are standardised.
-    optimizer : str, default="adam"
-        "adam", "adamw", "nadam", "rmsprop", "sgd", "adagrad" or "adadelta".
-    learning_rate : float > 0, default=None
-        Learning rate; None uses the Keras default of ``optimizer``.
-    clipnorm : float > 0, default=None
-        Clip each gradient to this L2 norm (None: no clipping).
-    clipvalue : float > 0, default=None
-        Clip each gradient element to [-clipvalue, clipvalue] (None: off).
-    epochs : int, default=100
-        Maximum number of passes over the training data.
-    batch_size : int, default=32
-        Mini-batch size (capped at the number of samples).
-    shuffle : bool, default=True
-        Reshuffle the training data before every epoch.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training data, stop when
-        ``monitor`` has not improved for ``patience`` epochs, and restore the
-        best weights.
-        An epoch improves when it beats the last improvement's value by more
-        than ``min_delta`` plus half that value's standard error (the noise of
-        a mean over the validation rows, large on a small split); the weights
-        restored (``best_epoch_``) are the latest epoch's within one standard
-        error of the best value: the most trained of the epochs the validation
-        split measures as good as the best.
-    validation_fraction : float in (0, 1), default=0.1
-        Share of the training data held out for early stopping.
-    patience : int, default=10
-        Epochs without improvement before stopping.
-    min_delta : float >= 0, default=0.0
-        Margin an improvement of ``monitor`` needs on top of its noise.
-    monitor : {"val_loss", "val_mae"}, default="val_loss"
-        Validation quantity that early stopping watches.
-    random_state : int, RandomState instance or None, default=None
-        Seeds initialization, dropout, shuffling and the validation split.
-    verbose : int, default=0
-        0 is silent; 1 or more prints one line per epoch and, with early
-        stopping, which epoch's weights were restored.
-    monitor_gradients : bool, default=False
-        Record each Dense layer's kernel gradient norm every epoch in
-        ``gradient_norms_`` and warn (``GradientWarning``) when gradients vanish,
-        explode or are exactly zero (as after ``kernel_initializer="zeros"``).
-        Off by default: it runs a slower training step.
-    warm_start : bool, default=False
-        When True, ``fit`` continues from the fitted weights and optimizer state
-        (history and ``n_epochs_`` count on) instead of starting afresh. The
-        network must stay the same: a change of data width, layers,
-        activation, batch norm, optimizer, loss or number of targets is refused.
+    {parameters}
 
     Attributes
     ----------
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names, when X was a DataFrame with string column names.
     n_outputs_ : int
         Number of target columns.
     model_ : keras.Model
@@ -122,21 +49,7 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFi
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``mae`` and, with early stopping, ``val_loss`` and
         ``val_mae``.
-    n_epochs_ : int
-        Epochs actually run.
-    best_epoch_ : int or None
-        With early stopping, the 0-based epoch whose weights were restored.
-    pruned_epoch_ : int or None
-        The epochs run when a search's ``pruning`` schedule stopped the last
-        fit (see ``fit``); None when it did not.
-    gradient_norms_ : pandas.DataFrame or None
-        With ``monitor_gradients=True``: one row per epoch (index "epoch",
-        0-based), one column per Dense layer ("hidden_1", ..., "output"); the L2
-        norm of the layer's kernel gradient as applied by the optimizer (after
-        ``clipnorm``/``clipvalue``), averaged over the epoch's mini-batches.
-        None otherwise.
-    raw_gradient_norms_ : pandas.DataFrame or None
-        The same before clipping (equal to ``gradient_norms_`` without it).
+    {attributes}
 
     See Also
     --------
@@ -144,81 +57,31 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFi
 
     Examples
     --------
-    >>> from sklearn.datasets import load_diabetes
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.preprocessing import StandardScaler
+    Two targets in the hundreds, from features that are already standard
+    normal (other features want a ``StandardScaler`` in front, as in
+    :class:`OptimizedMLPClassifier`'s example):
+
+    >>> from sklearn.datasets import make_regression
     >>> from skoptnn import OptimizedMLPRegressor
-    >>> X, y = load_diabetes(return_X_y=True)
-    >>> reg = make_pipeline(StandardScaler(), OptimizedMLPRegressor(epochs=30, random_state=0))
-    >>> reg.fit(X, y).score(X, y) > 0.4
+    >>> X, y = make_regression(n_samples=300, n_features=5, n_targets=2, noise=1.0,
+    ...                        random_state=0)
+    >>> reg = OptimizedMLPRegressor(epochs=50, random_state=0).fit(X, y)
+    >>> reg.predict(X[:3]).shape  # one column per target, in the units of y
+    (3, 2)
+    >>> reg.score(X, y) > 0.9
     True
     """
 
     _parameter_constraints: dict = {
         **_MLPMixin._parameter_constraints,
         "loss": [StrOptions(set(_LOSSES))],
-        "monitor": [StrOptions({"val_loss", "val_mae"})],
+        "monitor": [StrOptions(set(_MONITORS))],
     }
+    # __init__ stores the parameters of _PARAMS (made by @estimator_params).
     _metric = "mae"
     _multi_output = True
     _is_classifier = False
     score = RegressorMixin.score
-
-    def __init__(
-        self,
-        n_layers=2,
-        units=64,
-        hidden_layer_sizes=None,
-        activation="relu",
-        batch_norm=False,
-        kernel_initializer="auto",
-        dropout=0.0,
-        l1=0.0,
-        l2=10.0,
-        loss="mse",
-        optimizer="adam",
-        learning_rate=None,
-        clipnorm=None,
-        clipvalue=None,
-        epochs=100,
-        batch_size=32,
-        shuffle=True,
-        early_stopping=False,
-        validation_fraction=0.1,
-        patience=10,
-        min_delta=0.0,
-        monitor="val_loss",
-        random_state=None,
-        verbose=0,
-        monitor_gradients=False,
-        warm_start=False,
-    ):
-        self.n_layers = n_layers
-        self.units = units
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.batch_norm = batch_norm
-        self.kernel_initializer = kernel_initializer
-        self.dropout = dropout
-        self.l1 = l1
-        self.l2 = l2
-        self.loss = loss
-        self.optimizer = optimizer
-        self.learning_rate = learning_rate
-        self.clipnorm = clipnorm
-        self.clipvalue = clipvalue
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.min_delta = min_delta
-        self.monitor = monitor
-        self.random_state = random_state
-        self.verbose = verbose
-        self.monitor_gradients = monitor_gradients
-        self.warm_start = warm_start
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -299,13 +162,15 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFi
         """
         return self._guarded(self._partial_fit, X, y, sample_weight)
 
+    @samples_doc
     def predict(self, X):
         """Predict the target of each sample.
 
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
+        The network predicts standardised targets; they are mapped back with
+        the training targets' mean and standard deviation, and a target
+        column that was constant in training is predicted as that constant.
+
+        {parameters}
 
         Returns
         -------

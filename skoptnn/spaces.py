@@ -245,13 +245,15 @@ def regressor_space(
     Returns
     -------
     space : dict of str to skopt.space.Dimension
-        A search space for ``skopt.BayesSearchCV(search_spaces=...)``.
+        A search space for ``skopt.BayesSearchCV(search_spaces=...)``, with
+        ``loss`` beside :func:`classifier_space`'s dimensions.
 
     Raises
     ------
     ValueError
-        If ``include`` or ``exclude`` names an unknown dimension, or an
-        override has tuple-valued categories.
+        As :func:`classifier_space`: for an unknown name in ``include`` or
+        ``exclude`` (``loss`` is known here), or an override with tuple-valued
+        categories.
 
     Examples
     --------
