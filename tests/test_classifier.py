@@ -44,7 +44,7 @@ def test_binary_output_layer_and_loss(binary_data):
     est = OptimizedMLPClassifier(**SMALL).fit(X, y)
     out = est.model_.get_layer("output")
     assert out.units == 1 and out.activation.__name__ == "sigmoid"
-    assert est._spec.loss == "binary_crossentropy"
+    assert est._network.spec.loss == "binary_crossentropy"
     proba = est.predict_proba(X)
     assert proba.shape == (len(X), 2)
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-6)
@@ -58,7 +58,7 @@ def test_multiclass_softmax_string_labels(multiclass_data):
     assert list(est.classes_) == ["ant", "bee", "cat"]
     out = est.model_.get_layer("output")
     assert out.units == 3 and out.activation.__name__ == "softmax"
-    assert est._spec.loss == "sparse_categorical_crossentropy"
+    assert est._network.spec.loss == "sparse_categorical_crossentropy"
     pred = est.predict(X)
     assert set(pred) <= set(labels) and pred.shape == (len(X),)
     assert est.score(X, labels) > 0.8
@@ -168,7 +168,7 @@ def test_biases_start_at_zero(binary_data):
 
     X, y = binary_data
     est = OptimizedMLPClassifier(**{**SMALL, "epochs": 1}).fit(X, y)
-    start = layers(est._spec.network, initial_params(est._spec.network, seed=7))
+    start = layers(est._network.spec.network, initial_params(est._network.spec.network, seed=7))
     assert len(start) == 2 and not any(layer["bias"].any() for layer in start)
     assert all(layer["kernel"].any() for layer in start)
 

@@ -28,7 +28,7 @@ def test_single_output_linear_layer_mse(data):
     assert is_regressor(est)
     out = est.model_.get_layer("output")
     assert out.units == 1 and out.activation.__name__ == "linear"
-    assert est._spec.loss == "mean_squared_error"
+    assert est._network.spec.loss == "mean_squared_error"
     pred = est.predict(X)
     assert pred.shape == (len(X),) and pred.dtype == np.float64
     assert est.score(X, y) > 0.9
@@ -56,7 +56,7 @@ def test_column_vector_target_warns_and_predicts_1d(data):
 def test_losses(data, loss, keras_name):
     X, y = data
     est = OptimizedMLPRegressor(**SMALL, loss=loss).fit(X, y)
-    assert est._spec.loss == keras_name
+    assert est._network.spec.loss == keras_name
     assert est.score(X, y) > 0.8
     # The loss reached the trainer: it does not train like the default mse.
     mse = OptimizedMLPRegressor(**SMALL).fit(X, y)
@@ -152,7 +152,7 @@ def test_model_trains_on_after_a_divergence(optimizer, learning_rate, n_layers):
         est.fit(X, y)
     import tensorflow as tf
 
-    assert all(np.isfinite(a).all() for a in tf.nest.flatten(est._optimizer_state))
+    assert all(np.isfinite(a).all() for a in tf.nest.flatten(est._network.optimizer_state))
     model = est.model_
     model.optimizer.learning_rate = 1e-4
     model.fit(X, (y - est._y_mean) / est._y_scale, epochs=1, verbose=0)
