@@ -48,3 +48,12 @@ def interrupt_after(n):
         if len(result.x_iters) >= n:
             raise Interrupt
     return callback
+
+
+@pytest.fixture
+def one_blas_thread():
+    """BLAS on one thread (a search's Gaussian process makes many tiny calls)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield

@@ -24,6 +24,8 @@ LEGACY = Path(__file__).parent / "data" / "legacy"
 # Failed fits and non-finite scores are the point here; a replay that asks the optimizer
 # for other points than the checkpoint holds is an error.
 pytestmark = [
+    # The Gaussian process's many tiny BLAS calls run faster on one thread.
+    pytest.mark.usefixtures("one_blas_thread"),
     pytest.mark.filterwarnings("ignore::sklearn.exceptions.FitFailedWarning"),
     pytest.mark.filterwarnings("ignore:One or more of the:UserWarning"),
     pytest.mark.filterwarnings("ignore::RuntimeWarning"),
@@ -64,14 +66,6 @@ def extreme_score(estimator, X, y):
 @pytest.fixture(scope="module")
 def data():
     return load_diabetes(return_X_y=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def _search(path, n_iter=8, **kwargs):

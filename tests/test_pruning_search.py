@@ -48,12 +48,9 @@ class Curve(BaseEstimator):
 
     def __init__(self, quality=0.5, epochs=EPOCHS, kind=None, self_prune=False, fail=False,
                  early_stopping=True):
-        self.quality = quality
-        self.epochs = epochs
-        self.kind = kind
-        self.self_prune = self_prune
-        self.fail = fail
-        self.early_stopping = early_stopping
+        # Stored as given, as scikit-learn requires (get_params reads them back).
+        vars(self).update(quality=quality, epochs=epochs, kind=kind, self_prune=self_prune,
+                          fail=fail, early_stopping=early_stopping)
 
     def fit(self, X, y=None, pruning=None):
         FITS.append(pruning)

@@ -18,6 +18,9 @@ from skopt.space import Categorical, Real
 from skoptnn import ResumableBayesSearchCV
 from skoptnn.search.checkpoint import Checkpoint, atomic_path
 
+# The Gaussian process's many tiny BLAS calls run faster on one thread.
+pytestmark = pytest.mark.usefixtures("one_blas_thread")
+
 SPACE = {"alpha": Real(1e-3, 1e2, prior="log-uniform"), "fit_intercept": Categorical([True, False])}
 FITS = []
 
@@ -30,20 +33,9 @@ class CountingRidge(Ridge):
         return super().fit(X, y, sample_weight)
 
 
-
-
 @pytest.fixture(scope="module")
 def data():
     return load_diabetes(return_X_y=True)
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    # The Gaussian process's many tiny BLAS calls run faster on one thread.
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1, user_api="blas"):
-        yield
 
 
 def _search(path, n_iter, **kwargs):
