@@ -31,12 +31,9 @@ _BEST_COLOR = "0.35"
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(
-            'skoptnn.plotting needs matplotlib: pip install "skoptnn[plot]"'
-        ) from exc
+    # On first use: pyplot is slow to import and settles on a backend when it is.
+    import matplotlib.pyplot as plt
+
     return plt
 
 
@@ -175,7 +172,6 @@ def plot_history(
     ['best epoch (restored)', 'loss', 'val_loss']
     >>> ax.figure.savefig("history.png")  # doctest: +SKIP
     """
-    _pyplot()  # first: without matplotlib, that is the error to see
     net = _fitted_network(estimator)
     history = net.history_
     metric_name = _metric_name(history, metric)
@@ -289,7 +285,6 @@ def plot_gradient_norms(
     >>> ax.get_yscale()
     'log'
     """
-    _pyplot()  # first: without matplotlib, that is the error to see
     net = _fitted_network(estimator)
     norms = getattr(net, "raw_gradient_norms_" if raw else "gradient_norms_", None)
     if norms is None:
@@ -370,7 +365,6 @@ def plot_convergence(search: Any, *, metric: str | None = None, ax: Axes | None 
     """
     from .search import trials_dataframe
 
-    _pyplot()  # first: without matplotlib, that is the error to see
     trials = trials_dataframe(search, metric=metric).sort_index()  # evaluation order
     scores = trials["mean_test_score"].to_numpy(dtype=float)
     trial = np.arange(1, len(scores) + 1)
