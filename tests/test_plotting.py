@@ -212,14 +212,6 @@ def test_other_estimators_are_type_errors(plot, binary_data):
         plot({"loss": [1.0]})
 
 
-def test_missing_matplotlib_names_the_extra(monkeypatch, es_clf):
-    # None in sys.modules makes the import fail, as if matplotlib were not installed.
-    monkeypatch.setitem(sys.modules, "matplotlib", None)
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match=r'pip install "skoptnn\[plot\]"'):
-        plot_history(es_clf)
-
-
 # -- plot_convergence ---------------------------------------------------------------
 def test_convergence_plots_each_trials_score_and_the_best_so_far():
     from skopt import BayesSearchCV
