@@ -1,6 +1,5 @@
 """skoptnn.plotting on real (tiny) fits: lines, unwrapping, errors."""
 
-import sys
 import warnings
 
 import numpy as np
