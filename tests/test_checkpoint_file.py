@@ -172,6 +172,29 @@ def test_a_last_line_cut_short_is_ignored_and_the_search_resumes(data, tmp_path)
         Checkpoint.load(path)
 
 
+def test_a_step_cut_short_runs_again_whole(data, tmp_path):
+    """With n_points=2 a step's two trials are one line: a kill while writing it
+    loses both, so the resumed search asks its optimizer for two points again, as
+    the uninterrupted one did (keeping one of them would ask for one, another point)."""
+    X, y = data
+    full = _search(tmp_path / "full.json", n_points=2).fit(X, y)
+    path = tmp_path / "part.json"
+    with pytest.raises(Interrupt):
+        _search(path, n_points=2).fit(X, y, callback=interrupt_after(6))
+    header, *steps = _strict_lines(path)
+    assert [len(step) for step in steps] == [1, 2, 2, 2]  # the defaults first, alone
+    text = path.read_bytes()
+    # A kill in the middle of the last step's line, after its first trial was written.
+    path.write_bytes(text[:text.rstrip(b"\n").rindex(b"\n") + 1 + len(json.dumps(steps[-1][0]))])
+    assert len(Checkpoint.load(path).trials) == 5
+
+    FITS.clear()
+    resumed = _search(path, n_points=2).fit(X, y)
+    assert resumed.n_resumed_trials_ == 5 and len(FITS) == 3 * 3 + 1
+    _assert_same_results({k: v for k, v in full.cv_results_.items() if "time" not in k},
+                         {k: v for k, v in resumed.cv_results_.items() if "time" not in k})
+
+
 def test_each_trial_is_appended_once_not_the_file_rewritten(data, tmp_path, monkeypatch):
     X, y = data
     path = tmp_path / "s.json"
@@ -264,5 +287,6 @@ def test_a_version_3_checkpoint_resumes_and_continues_in_the_current_format(tmp_
     header, *lines = _strict_lines(path)
     assert header["version"] == VERSION and len(lines) == 4
     old = json.loads((LEGACY / "search_checkpoint.json").read_text())
-    assert _same(lines[:3], old["trials"]) and header["fingerprint"] == old["fingerprint"]
+    steps = [trial for step in lines[:3] for trial in step]  # a line per step of one trial
+    assert _same(steps, old["trials"]) and header["fingerprint"] == old["fingerprint"]
     assert list(more.cv_results_["mean_test_score"][:3]) == expected["mean_test_score"]

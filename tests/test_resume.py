@@ -261,8 +261,9 @@ def test_checkpoint_is_json_lines_and_needs_no_file(data, tmp_path):
     search = _search(tmp_path / "s.json", 2)
     assert clone(search).get_params()["checkpoint"] == tmp_path / "s.json"
     search.fit(X, y)
-    header, *trials = map(json.loads, (tmp_path / "s.json").read_text().splitlines())
-    assert header["format"] == "skoptnn-search-checkpoint" and len(trials) == 2
+    header, *steps = map(json.loads, (tmp_path / "s.json").read_text().splitlines())
+    trials = [trial for step in steps for trial in step]  # a line per step (n_points=1: 1)
+    assert header["format"] == "skoptnn-search-checkpoint" and len(trials) == len(steps) == 2
     assert {"x", "y", "out", "subspace", "step"} <= set(trials[0])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.json"]  # no temporary files left
     # Without a checkpoint it is a plain BayesSearchCV.

@@ -3,12 +3,14 @@
 A checkpoint is JSON Lines, not a pickle: loading it runs no code, and a user
 can read it. The first line, the header, holds the random state the search
 started from and the fingerprint of its data and settings (see
-:mod:`.fingerprint`); each further line is one finished trial: its point, the
-value told to the optimizer and scikit-learn's per-split records.
+:mod:`.fingerprint`); each further line is one finished step, the trials the
+optimizer proposed together (one unless ``n_points > 1``): each trial's point,
+the value told to the optimizer and scikit-learn's per-split records.
 
-A trial is appended to the file when it finishes, so a search writes each
+A step is appended to the file when its trials finish, so a search writes each
 trial once. A kill in the middle of an append leaves at most a partial last
-line: loading ignores it (that trial runs again) and the next save cuts it off.
+line: loading ignores it (that step runs again, whole, so a resumed search asks
+its optimizer as the uninterrupted one did) and the next save cuts it off.
 Every line is strict JSON: a non-finite float (the NaN score of a failed fit,
 an infinite loss) is written as ``{"__skoptnn_float__": "nan"}`` (``"inf"``,
 ``"-inf"``) and read back as that float.
@@ -32,7 +34,7 @@ FORMAT = "skoptnn-search-checkpoint"
 # 2: defaults-first and pruning (their settings in the fingerprint, each split's
 # "pruning" record, with its fold key). 3: one point asked with the optimizer's ask(),
 # which proposes other points than the ask(n_points=1) of earlier versions, so their
-# searches cannot be replayed as they ran. 4: JSON Lines, a trial appended per line, and
+# searches cannot be replayed as they ran. 4: JSON Lines, a step appended per line, and
 # strict JSON (tagged non-finite floats); a version 3 file (one JSON document, rewritten
 # after every trial) holds the same values, so it is read and rewritten as version 4.
 VERSION = 4
@@ -222,9 +224,12 @@ class Checkpoint:
             try:
                 if i == len(body) - 1:  # no newline after it
                     raise ValueError("cut short")
-                trials.append(loads_line(line))
+                step = loads_line(line)
+                if not isinstance(step, list):
+                    raise ValueError("not a step")
+                trials.extend(step)
             except ValueError:
-                if i == final:  # a write a kill cut short: that trial did not finish
+                if i == final:  # a write a kill cut short: that step did not finish
                     break
                 raise ValueError(f"checkpoint={str(path)!r}: line {i + 2} is not a trial; the "
                                  "file was changed by something else than skoptnn. Pass "
@@ -237,7 +242,7 @@ class Checkpoint:
         """Write the whole checkpoint atomically: a kill leaves the previous file whole."""
         header = {"format": FORMAT, "version": VERSION, "fingerprint": self.fingerprint,
                   "random_state": self.random_state}
-        text = "".join(dumps_line(line) for line in [header, *self.trials])
+        text = "".join(dumps_line(line) for line in [header, *_steps(self.trials)])
         atomic_write_text(self.path, text)
         self.version, self.written = VERSION, len(text.encode("utf-8"))
 
@@ -255,7 +260,7 @@ class Checkpoint:
         if self.written is None or _size(self.path) != self.written:
             self.save()
             return
-        data = "".join(dumps_line(trial) for trial in trials).encode("utf-8")
+        data = "".join(dumps_line(step) for step in _steps(trials)).encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
         try:
             view = memoryview(data)
@@ -284,6 +289,18 @@ class Checkpoint:
     def count(self, subspace: int) -> int:
         """How many trials of one subspace are finished."""
         return sum(trial["subspace"] == subspace for trial in self.trials)
+
+
+def _steps(trials: list[dict]) -> list[list[dict]]:
+    """``trials`` as runs of one step each (consecutive trials of a subspace and step)."""
+    runs: list[list[dict]] = []
+    for trial in trials:
+        if runs and (runs[-1][0]["subspace"], runs[-1][0]["step"]) == (trial["subspace"],
+                                                                        trial["step"]):
+            runs[-1].append(trial)
+        else:
+            runs.append([trial])
+    return runs
 
 
 def _check_version(path: Path, version: Any) -> None:
