@@ -202,3 +202,84 @@ def test_fit_leaves_one_fitted_network_and_public_attributes(binary_data):
     assert not private & {"_params", "_spec", "_optimizer_state", "_learning_rate", "_seed",
                           "_monitor", "_dense"}
 
+
+
+def test_a_model_built_under_float64_floatx_pickles_and_loads(binary_data):
+    X, y = binary_data
+    est = OptimizedMLPClassifier(n_layers=1, units=4, epochs=2, random_state=0).fit(X, y)
+    expected = est.predict_proba(X)
+    keras.config.set_floatx("float64")
+    try:
+        est.model_  # noqa: B018
+    finally:
+        keras.config.set_floatx("float32")
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).predict_proba(X), expected,
+                               rtol=1e-6)
+
+
+def _early_stopped(binary_data):
+    X, y = binary_data
+    return OptimizedMLPClassifier(n_layers=1, units=4, epochs=6, early_stopping=True,
+                                  random_state=0, warm_start=True).fit(X, y)
+
+
+def test_once_model_is_built_a_pickle_keeps_no_early_stopping_references(binary_data):
+    """Whatever became of model_ (left alone, recompiled, trained), its weights
+    may no longer be the kept epoch's: the references go, in memory and pickled."""
+    untouched = _early_stopped(binary_data)
+    untouched.model_  # noqa: B018
+    recompiled = _early_stopped(binary_data)
+    recompiled.model_.compile(optimizer=keras.optimizers.Adam(), loss="binary_crossentropy")
+    for est in (untouched, recompiled):
+        loaded = pickle.loads(pickle.dumps(est))
+        assert loaded._network.monitor is None and loaded._network.from_model
+
+
+def test_a_continued_fit_after_model_trained_and_a_pickle_starts_from_its_weights(
+        binary_data, monkeypatch):
+    """In memory and after a pickle alike, weights model_ trained on are not the
+    best epoch's: the continued fit is told so (no start epoch)."""
+    import skoptnn.base.mixin as mixin
+
+    X, y = binary_data
+    calls = []
+    real_fit = mixin.fit
+    monkeypatch.setattr(mixin, "fit", lambda *a, **k: calls.append(k) or real_fit(*a, **k))
+    for through_pickle in (False, True):
+        est = _early_stopped(binary_data)
+        est.model_.fit(X, y, epochs=1, verbose=0)
+        if through_pickle:
+            est = pickle.loads(pickle.dumps(est))
+        calls.clear()
+        est.fit(X, y)
+        assert calls[0]["start_epoch"] is None and calls[0]["references"] is None
+
+
+def test_model_built_while_a_refit_runs_does_not_outlive_the_refit(binary_data, monkeypatch):
+    """A model_ built from the old network while another thread refits must not
+    stay behind: predict, model_ and pickling follow the refit."""
+    from skoptnn.engine.network import FittedNetwork
+
+    X, y = binary_data
+    est = OptimizedMLPClassifier(n_layers=1, units=4, epochs=2, random_state=0).fit(X, y)
+    refitted = threading.Event()
+    build = FittedNetwork.build_model
+
+    def slow_build(self):
+        model = build(self)
+        refitted.wait(timeout=60)
+        return model
+
+    monkeypatch.setattr(FittedNetwork, "build_model", slow_build)
+    thread = threading.Thread(target=lambda: est.model_)
+    thread.start()
+    est.set_params(activation="tanh").fit(X, y)
+    refitted.set()
+    thread.join()
+    monkeypatch.setattr(FittedNetwork, "build_model", build)
+    expected = OptimizedMLPClassifier(n_layers=1, units=4, epochs=2, random_state=0,
+                                      activation="tanh").fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(est.predict_proba(X), expected)
+    np.testing.assert_allclose(est.model_.predict(X, verbose=0)[:, 0], expected[:, 1],
+                               atol=1e-5)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(X), expected)

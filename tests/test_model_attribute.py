@@ -131,17 +131,22 @@ def test_model_before_fit_is_an_attribute_error():
 
 
 def test_estimator_pickled_with_its_model_still_loads(binary_data):
-    # Before model_ was built on demand, the pickled state held the model.
+    # Before model_ was built on demand, the pickled state held the model, and
+    # the fitted description as the flat layout's private attributes.
     X, y = binary_data
     est = OptimizedMLPClassifier(**SMALL).fit(X, y)
     expected = est.predict_proba(X)
-    legacy = {k: v for k, v in est.__getstate__().items()
-              if k not in ("_params", "_optimizer_state")}
-    legacy["model_"] = est.model_
+    state = est.__getstate__()
+    network = state.pop("_network")
+    legacy = {**state, "_spec": network["spec"], "_seed": network["seed"],
+              "_learning_rate": network["learning_rate"], "_monitor": None,
+              "model_": est.model_}
     old = OptimizedMLPClassifier.__new__(OptimizedMLPClassifier)
     old.__setstate__(pickle.loads(pickle.dumps(legacy)))
     np.testing.assert_array_equal(old.predict_proba(X), expected)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(old)).predict_proba(X), expected)
+    old.set_params(warm_start=True, epochs=1).fit(X, y)  # continues from the model's state
+    assert old.n_epochs_ == est.n_epochs_ + 1
 
 
 def test_model_recompiled_with_another_optimizer_still_pickles(binary_data):

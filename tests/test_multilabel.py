@@ -87,9 +87,6 @@ def test_partial_fit_takes_the_same_label_names_again(multilabel):
         est.partial_fit(X, Y[:, :2])
 
 
-@pytest.mark.xfail(strict=True, reason="model_ is compiled with metrics=['accuracy'], which Keras "
-                   "resolves to categorical accuracy for several sigmoid outputs, not the "
-                   "per-label accuracy history_ reports")
 def test_model_evaluate_reports_the_per_label_accuracy_of_history(fitted, multilabel):
     X, Y = multilabel
     logs = fitted.model_.evaluate(X.astype("float32"), Y.astype("float32"), verbose=0,

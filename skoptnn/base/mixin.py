@@ -241,7 +241,7 @@ class _MLPMixin:
     def _continued_network(self) -> FittedNetwork:
         """What continued training starts from: model_'s weights if it was built
         (it may have trained on), else fit's."""
-        view = self.__dict__.get("_model")
+        view = self._view()
         return self._network if view is None else view.state()
 
     def _continuation(self, previous: FittedNetwork | None, validation_key) -> dict:
@@ -253,8 +253,8 @@ class _MLPMixin:
                       and validation_key is not None
                       and monitor["validation"] == validation_key else None)
         # Whose weights these are: the restored best epoch's, unless model_
-        # trained on (then, as for a fit without early stopping, the last's).
-        trained_on = "_model" in self.__dict__
+        # held them (it may have trained on: then, as without early stopping, the last's).
+        trained_on = previous.from_model
         return {"start": previous.params, "optimizer_state": previous.optimizer_state,
                 "first_epoch": self.n_epochs_,
                 "start_epoch": None if trained_on else self.best_epoch_,
@@ -319,16 +319,28 @@ class _MLPMixin:
         network = self.__dict__.get("_network")
         if network is None:
             raise AttributeError(f"{type(self).__name__} has no model_ before fit.")
-        view = self.__dict__.get("_model")
+        view = self._view()
         if view is None:
             check_runtime()
-            # setdefault: threads that race here all get the same model.
-            view = self.__dict__.setdefault("_model", ModelView(network.build_model(), network))
+            view = ModelView(network.build_model(), network)
+            # setdefault: threads that race here all get the same model; a view a
+            # refit made stale meanwhile is replaced.
+            current = self.__dict__.setdefault("_model", view)
+            if current.origin is network:
+                view = current
+            else:
+                self.__dict__["_model"] = view
         return view.model
+
+    def _view(self) -> ModelView | None:
+        """The built model_'s view, if it was built from the current network."""
+        view = self.__dict__.get("_model")
+        return view if view is not None and view.origin is self.__dict__.get("_network") \
+            else None
 
     def __getstate__(self):
         state = dict(super().__getstate__())
-        if state.pop("_model", None) is not None:  # what model_ knows now, not what fit left
+        if state.pop("_model", None) is not None:  # what model_ holds now, not what fit left
             state["_network"] = self._continued_network()
         # Plain arrays and built-in values only, so that skops.io loads it safely.
         return to_plain(state)
@@ -339,8 +351,7 @@ class _MLPMixin:
         model = state.pop("model_", None)
         super().__setstate__(state)
         if model is not None:
-            self.__dict__["_model"] = view = ModelView(model, self._network)
-            self._network = view.state()
+            self.__dict__["_model"] = ModelView(model, self._network)
 
     def _validate_training_data(self, X, y, reset=True):
         X, y = validate_data(
@@ -379,7 +390,7 @@ class _MLPMixin:
 
     def _live_network(self) -> FittedNetwork:
         """The network to predict with: model_'s current weights once it is built."""
-        view = self.__dict__.get("_model")
+        view = self._view()
         return self._network if view is None else view.network()
 
     def __sklearn_is_fitted__(self):

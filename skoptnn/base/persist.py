@@ -77,10 +77,14 @@ def from_plain(state: dict) -> dict:
     from ..engine.network import FORMAT, FittedNetwork
 
     state = dict(state)
-    if "_params" in state:
+    if "_spec" in state:
         state.pop("_dense", None)  # derived: rebuilt from the weights
         legacy = {new: state.pop(old, None) for old, new in _LEGACY.items()}
-        state["_network"] = {"format": FORMAT, **legacy}
+        model = state.get("model_")  # scikeras-era files pickled the Keras model itself
+        if legacy["params"] is None and model is not None:
+            state["_network"] = FittedNetwork.of_keras_model(model, legacy)
+        else:
+            state["_network"] = {"format": FORMAT, **legacy}
     if isinstance(state.get("_network"), dict):
         state["_network"] = FittedNetwork.from_plain(state["_network"])
     for name in _FRAMES:

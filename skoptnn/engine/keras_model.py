@@ -92,12 +92,17 @@ def read_params(model: keras.Model, spec: NetworkSpec) -> Params:
     per_layer = []
     for i in range(len(spec.hidden_layer_sizes) + 1):
         dense = model.get_layer(_dense_name(spec, i))
-        layer = {"kernel": dense.kernel.numpy(), "bias": dense.bias.numpy()}
+        # float32 whatever Keras' floatx: the engine computes in float32.
+        layer = {"kernel": _float32(dense.kernel), "bias": _float32(dense.bias)}
         if spec.batch_norm and i < len(spec.hidden_layer_sizes):
             bn = model.get_layer(f"batch_norm_{i + 1}")
-            layer.update({name: getattr(bn, name).numpy() for name in BN_TRAINABLE + BN_MOVING})
+            layer.update({name: _float32(getattr(bn, name)) for name in BN_TRAINABLE + BN_MOVING})
         per_layer.append(layer)
     return from_layers(spec, per_layer)
+
+
+def _float32(variable) -> np.ndarray:
+    return np.asarray(variable.numpy(), np.float32)
 
 
 def _keras_variables(model: keras.Model, spec: NetworkSpec) -> list:
@@ -122,7 +127,12 @@ def build_model(spec: TrainSpec, params: Params, optimizer_state: OptimizerState
         # A fixed name: Keras otherwise names each optimizer adam_1, adam_2, ...
         name=f"skoptnn_{spec.optimizer}",
     )
-    model.compile(optimizer=optimizer, loss=spec.loss, metrics=[spec.metric])
+    metric = spec.metric
+    if metric == "accuracy" and network.output_activation == "sigmoid":
+        # Keras reads "accuracy" over several sigmoid outputs as categorical
+        # accuracy; history_ reports each label's (binary) accuracy.
+        metric = keras.metrics.BinaryAccuracy(name="accuracy")
+    model.compile(optimizer=optimizer, loss=spec.loss, metrics=[metric])
     assign_params(model, network, params, seed, int(optimizer_state.step))
     optimizer.build(_keras_variables(model, network))
     slots = tuple(tuple(keras_order(network, slot)) for slot in optimizer_state.slots)

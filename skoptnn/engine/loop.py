@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import monitors as _monitors
+from . import monitors
 from .activations import ACTIVATIONS
 from .graph import Net, Rates, add_penalty, backward, forward, kernel_norms
 from .layout import Layout, Params
@@ -134,7 +134,7 @@ def make_loop(key: GraphKey) -> Callable:
         return Params(tuple(trainable), moving), opt, loss_sum, metric_sum, norms
 
 
-    def run_epoch(state: _monitors.FitState, data: Data, cfg: Config):
+    def run_epoch(state: monitors.FitState, data: Data, cfg: Config):
         n = tf.shape(data.x)[0]
         n_batches = (n + cfg.batch_size - 1) // cfg.batch_size
         order = tf.cond(
@@ -155,17 +155,17 @@ def make_loop(key: GraphKey) -> Callable:
         _, params, opt, loss_sum, metric_sum, norm_sum = tf.while_loop(
             lambda b, *_: b < n_batches, batch,
             (0, state.params, state.optimizer, 0.0, 0.0, tf.zeros([2, n_kernels(state.params)])),
-            parallel_iterations=1,  # sequential, as every loop here (see _graph)
+            parallel_iterations=1,  # sequential, as every loop here (see graph.py)
         )
         val_loss, val_metric, loss_error, metric_error = _evaluate(
             net, loss, output_activation, metric, params, data.x_val, data.y_val, data.w_val)
         n_rows = tf.cast(n, tf.float32)
         row = tf.stack([loss_sum / n_rows, metric_sum / n_rows, val_loss, val_metric])
         errors = tf.stack([0.0, 0.0, loss_error, metric_error])  # standard errors of row
-        state = _monitors.end_of_epoch(state, params, opt, row, errors[cfg.monitor], cfg)
+        state = monitors.end_of_epoch(state, params, opt, row, errors[cfg.monitor], cfg)
         return state, row, norm_sum / tf.cast(n_batches, tf.float32)
 
-    def loop(state: _monitors.FitState, data: Data, cfg: Config):
+    def loop(state: monitors.FitState, data: Data, cfg: Config):
         rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True, element_shape=[N_COLUMNS])
         norms = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False)
 

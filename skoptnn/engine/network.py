@@ -30,6 +30,8 @@ class FittedNetwork:
     ``monitor`` holds early stopping's references (see
     :mod:`skoptnn.engine.monitors`) with the validation rows they were measured
     on, so that a continued fit on the same rows goes on from them.
+    ``from_model``: the weights are those a built ``model_`` held, which may have
+    trained on since the fit, so they are no longer its kept epoch's.
     """
 
     spec: TrainSpec
@@ -38,6 +40,7 @@ class FittedNetwork:
     learning_rate: float
     seed: int
     monitor: dict | None = None
+    from_model: bool = False
     # The layers predict multiplies by, batch norm folded in: derived from params.
     dense: list = field(init=False, repr=False)
 
@@ -55,15 +58,16 @@ class FittedNetwork:
         return build_model(self.spec, self.params, self.optimizer_state, self.learning_rate,
                            self.seed)
 
-    def with_weights(self, params: Params,
-                     optimizer_state: OptimizerState | None = None) -> FittedNetwork:
-        """This network with other weights (and optimizer state, if given), e.g. ``model_``'s.
+    def with_weights(self, params: Params) -> FittedNetwork:
+        """This network predicting with ``params`` (itself if they are its own)."""
+        return self if _same(params, self.params) else replace(self, params=params)
 
-        Early stopping's references do not hold for weights trained on elsewhere.
-        """
-        if _same(params, self.params) and optimizer_state is None:
-            return self
-        return replace(self, params=params, monitor=None,
+    def from_keras(self, params: Params,
+                   optimizer_state: OptimizerState | None) -> FittedNetwork:
+        """The network a built ``model_`` holds: its weights and, unless it was
+        recompiled, its optimizer's state. Early stopping's references and kept
+        epoch no longer apply: the model may have trained on."""
+        return replace(self, params=params, monitor=None, from_model=True,
                        optimizer_state=optimizer_state or self.optimizer_state)
 
     # -- saving: plain arrays, numbers, strings and containers only (skops) -----
@@ -80,7 +84,14 @@ class FittedNetwork:
             "learning_rate": float(self.learning_rate),
             "seed": int(self.seed),
             "monitor": self.monitor,
+            "from_model": bool(self.from_model),
         }
+
+    @classmethod
+    def of_keras_model(cls, model, plain: dict) -> FittedNetwork:
+        """The network of a Keras model saved with :meth:`to_plain`'s description
+        but not its arrays (files of skoptnn versions that pickled ``model_``)."""
+        return _keras_network(cls, model, plain)
 
     @classmethod
     def from_plain(cls, plain: dict) -> FittedNetwork:
@@ -94,25 +105,38 @@ class FittedNetwork:
             raise ValueError(f"Not a skoptnn network state of format {FORMAT}: "
                              f"{type(plain).__name__} with format "
                              f"{plain.get('format') if isinstance(plain, dict) else None!r}.")
-        spec = _spec_from_plain(plain["spec"])
-        params = Params(tuple(np.asarray(a) for a in plain["params"]["trainable"]),
-                        tuple(np.asarray(a) for a in plain["params"]["moving"]))
-        _check_arrays("weights", params, _zeros(spec.network))
-        opt = plain["optimizer_state"]
-        state = OptimizerState(np.int64(opt["step"]),
-                               tuple(tuple(np.asarray(a) for a in s) for s in opt["slots"]),
-                               tuple(np.asarray(x, np.float32) for x in opt["extra"]))
+        try:
+            spec = _spec_from_plain(plain["spec"])
+            params = Params(tuple(np.asarray(a) for a in plain["params"]["trainable"]),
+                            tuple(np.asarray(a) for a in plain["params"]["moving"]))
+            _check_arrays("weights", params, _zeros(spec.network))
+            opt = plain["optimizer_state"]
+            state = OptimizerState(np.int64(opt["step"]),
+                                   tuple(tuple(np.asarray(a) for a in s) for s in opt["slots"]),
+                                   tuple(np.asarray(x, np.float32) for x in opt["extra"]))
+            learning_rate, seed = float(plain["learning_rate"]), int(plain["seed"])
+            monitor = _monitor_from_plain(plain.get("monitor"))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"Saved network state: missing or malformed {exc}.") from None
         expected = initial_state(spec.optimizer, list(params.trainable))
         _check_arrays("optimizer state", (state.slots, state.extra),
                       (expected.slots, expected.extra))
-        learning_rate, seed = float(plain["learning_rate"]), int(plain["seed"])
         if not (np.isfinite(learning_rate) and learning_rate > 0):
             raise ValueError(f"Saved network state: learning_rate {learning_rate!r} is not "
                              "a positive number.")
-        monitor = plain.get("monitor")
-        if monitor is not None and not isinstance(monitor, dict):
-            raise ValueError("Saved network state: monitor is not a dict.")
-        return cls(spec, params, state, learning_rate, seed, monitor)
+        return cls(spec, params, state, learning_rate, seed, monitor,
+                   bool(plain.get("from_model", False)))
+
+
+def _keras_network(cls, model, plain: dict) -> FittedNetwork:
+    from .keras_model import read_state
+
+    spec = _spec_from_plain(plain["spec"])
+    params, state = read_state(model, spec)
+    if state is None:
+        state = initial_state(spec.optimizer, list(params.trainable))
+    return cls(spec, params, state, float(plain["learning_rate"]), int(plain["seed"]),
+               from_model=True)
 
 
 def _same(a: Params, b: Params) -> bool:
@@ -126,6 +150,16 @@ _NAMES: dict[str, Any] = {
     "kernel_initializer": INITIALIZERS, "loss": LOSSES, "optimizer": OPTIMIZERS,
     "metric": {metric for metric, _ in METRICS},
 }
+
+
+def _monitor_from_plain(monitor) -> dict | None:
+    if monitor is None:
+        return None
+    references = monitor["references"]
+    if not (isinstance(monitor["validation"], list) and len(references) == 4):
+        raise ValueError("Saved network state: early stopping's references are malformed.")
+    return {"validation": monitor["validation"],
+            "references": [float(r) for r in references]}
 
 
 def _spec_from_plain(plain: dict) -> TrainSpec:
@@ -142,6 +176,13 @@ def _spec_from_plain(plain: dict) -> TrainSpec:
         if not isinstance(values[name], str) or values[name] not in allowed:
             raise ValueError(f"Saved network state: {name} {values[name]!r} is not one of "
                              f"skoptnn's ({', '.join(sorted(allowed))}).")
+    if (values["output_activation"] != LOSSES[values["loss"]].output_activation
+            or (values["metric"], values["output_activation"]) not in METRICS):
+        raise ValueError(f"Saved network state: loss {values['loss']!r}, output "
+                         f"{values['output_activation']!r} and metric {values['metric']!r} "
+                         "do not go together.")
+    if not 0 <= values["dropout"] < 1:
+        raise ValueError(f"Saved network state: dropout {values['dropout']!r} is not in [0, 1).")
     sizes = [values["n_features"], *values["hidden_layer_sizes"], values["n_outputs"]]
     if not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
         raise ValueError(f"Saved network state: layer sizes {sizes} are not positive integers.")
@@ -187,6 +228,7 @@ class ModelView:
 
     def __init__(self, model, network: FittedNetwork) -> None:
         self.model = model
+        self.origin = network  # the fitted network it was built from
         self._network = network
 
     def network(self) -> FittedNetwork:
@@ -204,5 +246,5 @@ class ModelView:
         that optimizer's state: what pickling saves and continued training starts from."""
         from .keras_model import read_state
 
-        params, optimizer_state = read_state(self.model, self._network.spec)
-        return self._network.with_weights(params, optimizer_state)
+        params, optimizer_state = read_state(self.model, self.origin.spec)
+        return self.origin.from_keras(params, optimizer_state)

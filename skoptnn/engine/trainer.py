@@ -27,7 +27,7 @@ from .spec import TrainSpec
 
 @dataclass
 class EarlyStopping:
-    """Stop when ``monitor`` has not improved for ``patience`` epochs (see :mod:`._monitors`)."""
+    """Stop when ``monitor`` has not improved for ``patience`` epochs (see :mod:`.monitors`)."""
 
     monitor: str = "val_loss"
     patience: int = 10
@@ -172,7 +172,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     best, diverged = int(state.best_epoch), int(state.diverged)
     params = state.params
     if early_stopping is not None and best >= 0 and diverged < 0:
-        params = state.kept  # the kept epoch's weights (see _monitors), as promised
+        params = state.kept  # the kept epoch's weights (see monitors.py), as promised
     # Which weights were kept: the last finite epoch's, or the best one's (epoch
     # k's weights are those after k epochs; first_epoch: where this call started).
     kept = diverged if early_stopping is None else best + 1 if best >= 0 else first_epoch
