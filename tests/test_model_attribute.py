@@ -15,17 +15,12 @@ from skoptnn.engine.spec import NetworkSpec
 SMALL = dict(n_layers=2, units=8, epochs=10, batch_size=32, learning_rate=0.01, random_state=0)
 # kernel_initializer -> Keras' initializer class, as the docstrings list them
 # (written out here, not read from skoptnn's table).
-INITIALIZERS = {
-    "zeros": keras.initializers.Zeros,
-    "random_normal": keras.initializers.RandomNormal,
-    "random_uniform": keras.initializers.RandomUniform,
-    "glorot_uniform": keras.initializers.GlorotUniform,
-    "glorot_normal": keras.initializers.GlorotNormal,
-    "he_normal": keras.initializers.HeNormal,
-    "he_uniform": keras.initializers.HeUniform,
-    "lecun_normal": keras.initializers.LecunNormal,
-    "lecun_uniform": keras.initializers.LecunUniform,
-}
+INITIALIZERS = {name: getattr(keras.initializers, cls) for name, cls in (
+    ("zeros", "Zeros"), ("random_normal", "RandomNormal"), ("random_uniform", "RandomUniform"),
+    ("glorot_uniform", "GlorotUniform"), ("glorot_normal", "GlorotNormal"),
+    ("he_normal", "HeNormal"), ("he_uniform", "HeUniform"),
+    ("lecun_normal", "LecunNormal"), ("lecun_uniform", "LecunUniform"),
+)}
 SEED = 1234
 
 
