@@ -87,8 +87,22 @@ def _load_joblib(path: str) -> object:
           "files you trust; model.skops loads without running code", file=sys.stderr)
     try:
         return joblib.load(path)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").startswith("numpy._core"):
+            raise CLIError(_numpy_2_file(path)) from None
+        raise CLIError(f"{path} is not a model saved by 'skoptnn tune': {one_line(exc)}") from None
     except Exception as exc:  # unpickling fails in many ways; all mean "not a model"
         raise CLIError(f"{path} is not a model saved by 'skoptnn tune': {one_line(exc)}") from None
+
+
+def _numpy_2_file(path: str) -> str:
+    # NumPy 2 pickles its arrays under numpy._core, a module NumPy 1.x does not have.
+    import numpy as np
+
+    skops = Path(path).with_suffix(".skops")
+    return (f"{path} was saved under NumPy 2 and this environment has NumPy {np.__version__}: "
+            "install numpy>=2 to load it"
+            + (f", or predict with {skops}, which loads under either" if skops.is_file() else ""))
 
 
 # -- the rows to predict --------------------------------------------------------------------
