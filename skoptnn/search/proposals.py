@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from joblib import parallel_config
 
 
 class Asking:
@@ -15,6 +16,13 @@ class Asking:
     points differ: for k=1 that is two model fits and acquisition searches
     for nothing, twice the cost of the ``tell`` that already found the next
     point. One point is asked for with plain ``ask()``.
+
+    ``ask`` and ``tell`` run with joblib's sequential backend. The optimizer
+    searches its acquisition function through ``joblib.Parallel(n_jobs=1)``,
+    which the process and thread backends run here, but joblib's Dask backend
+    (and Ray's) ignores ``n_jobs`` and ships each of those small tasks, with
+    the Gaussian process, to the cluster, while every worker waits for the
+    next round of fits.
     """
 
     def __init__(self, optimizer: Any, point: list | None = None) -> None:
@@ -24,13 +32,15 @@ class Asking:
         """``n_points`` points to evaluate (``[point]`` if one was given)."""
         if self.point is not None:
             return [list(self.point)]
-        if n_points == 1:
-            return [self.optimizer.ask()]
-        return self.optimizer.ask(n_points=n_points)
+        with parallel_config(backend="sequential"):
+            if n_points == 1:
+                return [self.optimizer.ask()]
+            return self.optimizer.ask(n_points=n_points)
 
     def tell(self, x: list, y: list) -> Any:
         """Tell the optimizer the points' values; its ``OptimizeResult``."""
-        return self.optimizer.tell(x, y)
+        with parallel_config(backend="sequential"):
+            return self.optimizer.tell(x, y)
 
 
 def same_points(asked: list, saved: list) -> bool:

@@ -143,5 +143,5 @@ def replay(state: Checkpoint, subspace: int, optimizer: Any,
                 f"than the checkpoint holds (subspace {subspace}, step {n}); the finished "
                 "trials are kept, but the rest of the search will differ from an "
                 "uninterrupted one.", UserWarning, stacklevel=4)
-        result = optimizer.tell(points, [t["y"] for t in batch])
+        result = Asking(optimizer).tell(points, [t["y"] for t in batch])
     return result
