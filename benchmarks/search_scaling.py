@@ -1,4 +1,4 @@
-"""Wall time of one BayesSearchCV run serially, in 2 local processes, and on Dask.
+"""Wall time of one search serially, in 2 local processes or threads, and on Dask.
 
 Usage::
 
@@ -8,65 +8,67 @@ Usage::
 
 Without a path the data is scikit-learn's breast cancer set; ``--synthetic N``
 generates N rows with ``make_classification`` (20 features), to see how the
-speed-up grows once training, not compiling, dominates a fit. ``--space
-regularization`` keeps the network fixed and tunes only learning rate, dropout,
-L2, clipnorm and batch size, which skoptnn's compiled graph reads from
-variables: each process compiles once for the whole search.
+speed-up grows once training dominates a fit. ``--space regularization`` keeps
+the network fixed and tunes only learning rate, dropout, L2, clipnorm and batch
+size. ``--modes`` picks modes; ``--save JSON`` keeps every run's figures.
 
 The search: ``make_pipeline(FunctionTransformer(_record_pid), StandardScaler(),
 OptimizedMLPClassifier(...))`` (early stopping, at most 60 epochs),
-``classifier_space()``, ``n_iter=16``, ``cv=3``, ``n_points=2``,
-``random_state=0``. The first step passes the data through and notes which
-process runs it, so each run reports how many worker processes did the work
-(more than 2 means loky restarted a worker). ``n_points=2`` in every mode, so
-all modes ask the optimizer for the same number of points per round and the
-only difference is where the 6 fits of a round run:
+``classifier_space()``, ``n_iter=16``, ``cv=4``, ``n_points=2``,
+``random_state=0``: ``BayesSearchCV``, or skoptnn's ``ResumableBayesSearchCV``
+(no checkpoint) in the modes that say "skoptnn search". The first step passes
+the data through and notes which process runs it, so each run reports how many
+worker processes did the work. The modes:
 
 * ``serial``: ``n_jobs=1`` in this process;
 * ``local x2``: ``n_jobs=2``, joblib's default process backend (loky); each
-  worker gives TensorFlow its share of the cores (``OMP_NUM_THREADS``, which
-  joblib sets to cores // n_jobs);
-* ``local x2, TF default threads``: the same with ``SKOPTNN_NUM_THREADS=0``,
-  so each worker's TensorFlow sizes its pools to the whole machine: the cost
-  of not limiting threads;
+  worker gives TensorFlow its share of the cores (``OMP_NUM_THREADS``);
+* ``threads x2``: ``n_jobs=2`` under joblib's threading backend;
+* ``local x2, TF default threads``: ``local x2`` with ``SKOPTNN_NUM_THREADS=0``,
+  so each worker's TensorFlow sizes its pools to the whole machine;
 * ``dask x2``: ``joblib.parallel_backend("dask")`` on a ``LocalCluster`` of 2
-  single-threaded worker processes on 127.0.0.1.
+  single-threaded worker processes on 127.0.0.1, Dask's defaults;
+* ``local x2, skoptnn search`` and ``dask x2, skoptnn search``: the same with
+  ``ResumableBayesSearchCV``, like with like;
+* ``dask x2, skoptnn search, default malloc``: workers started without Dask's
+  ``MALLOC_TRIM_THRESHOLD_=65536``; ``..., tuned workers``: that, and the
+  workers' statistical profiler off (``docs/scaling.md`` says why).
 
-In every mode the searching process runs with one BLAS thread
-(``threadpoolctl.threadpool_limits(1, user_api="blas")``): scikit-optimize's
-Gaussian process is thousands of tiny BLAS calls, which multi-threaded
-OpenBLAS beside TensorFlow's pools slows down, and that time is serial in
-every mode.
+Each mode runs in a fresh Python process, in which the workers start and are
+warmed by a 2-candidate search (``cv=2``) before the clock starts; the timed
+span is ``search.fit`` only. In every mode the searching process runs with one
+BLAS thread (scikit-optimize's Gaussian process is thousands of tiny BLAS calls,
+which multi-threaded OpenBLAS beside TensorFlow's pools slows down). Runs are
+interleaved across modes; the report gives medians over ``--repeats``.
+
+Measured per run: scikit-optimize's ``ask`` and ``tell`` (the Gaussian process),
+the refit, the summed CV fit time, the CPU time of the searching process's
+other threads (with a ``LocalCluster``, its scheduler, nannies and client run
+there), and on Dask the tasks that were not fits (the acquisition searches that
+joblib's Dask backend ships, since it ignores ``n_jobs=1``).
+
+The N-worker model: a search's wall time is its serial work (ask and tell,
+refit, other bookkeeping, from the serial run) plus, for each round of
+``n_points`` candidates, the time its ``n_points x cv`` fits take on N workers
+(each candidate's fold time as measured in that mode, longest first to the least
+loaded worker). It is printed beside each 2-worker measurement, with its
+prediction for 8 workers (what the model leaves out, scheduling and transfers,
+taken to cost per round what it cost on 2).
 
 The ``breakdown`` step refits the serial search's candidates, one fresh
 process, on one CV training split: the first fit of each architecture in a
-process compiles its training graph (about 0.85 s on this machine), the second
-only trains. From those two numbers a simple model bounds what ``n_jobs=2``
-can gain when every candidate's folds are spread over both workers (each
-worker compiles the candidate, each trains half its folds)::
+process compiles its training graph, the second only trains. From those it
+bounds what ``n_jobs=2`` can gain when every candidate's folds are spread over
+both workers (each worker compiles the candidate, each trains half its folds)::
 
     bound = 2 * (compile + cv * train) / (2 * compile + cv * train)
 
-summed over candidates, before the search's own serial work.
-
-That serial work is measured in every mode: scikit-optimize's ``ask`` and
-``tell`` (the Gaussian process), the final refit of the best candidate, and
-the rest of ``search.fit`` that is neither a CV fit nor a CV score (cloning,
-bookkeeping). Amdahl's law then bounds ``n_jobs=2`` from the serial run's
-numbers, with compiling as it is and as if it were free::
+summed over candidates, and Amdahl's law with the serial run's own serial work::
 
     bound = (C + F + S + G) / (C + F / 2 + S / 2 + G)
 
-``F``: the CV trainings (``cv x`` a later fit, summed over candidates); ``C``:
-one compile per candidate (each worker compiles every candidate it meets, in
-parallel with the other, so its wall time is not halved); ``S``: CV scoring;
-``G``: the serial work. It also prints the largest compile cost per
-architecture that would still allow 1.6x.
-
-Each mode runs in a fresh Python process. Workers are started and have
-imported TensorFlow before the clock starts (a running cluster is the steady
-state; loky's start-up is reported separately). The timed span is
-``search.fit`` only. Medians over ``--repeats``.
+``F``: the CV trainings; ``C``: one compile per candidate; ``S``: CV scoring;
+``G``: the serial work.
 """
 
 from __future__ import annotations
@@ -92,8 +94,18 @@ MODES = {
     "threads x2": {"n_jobs": 2, "env": {}, "threads": True},
     "local x2, TF default threads": {"n_jobs": 2, "env": {"SKOPTNN_NUM_THREADS": "0"}},
     "dask x2": {"n_jobs": 2, "env": {}, "dask": True},
+    # skoptnn's ResumableBayesSearchCV (no checkpoint), locally and on Dask: like with like.
+    "local x2, skoptnn search": {"n_jobs": 2, "env": {}, "search": "skoptnn"},
+    "dask x2, skoptnn search": {"n_jobs": 2, "env": {}, "dask": True, "search": "skoptnn"},
+    # The same with the workers' glibc left at its default trimming (see docs/scaling.md).
+    "dask x2, skoptnn search, default malloc": {
+        "n_jobs": 2, "env": {}, "dask": True, "search": "skoptnn", "default_malloc": True},
+    # ... and without the workers' statistical profiler (the dashboard's Profile page).
+    "dask x2, skoptnn search, tuned workers": {
+        "n_jobs": 2, "env": {}, "dask": True, "search": "skoptnn", "default_malloc": True,
+        "no_profiler": True},
 }
-N_ITER, CV, N_POINTS, EPOCHS = 16, 3, 2, 60
+N_ITER, CV, N_POINTS, EPOCHS = 16, 4, 2, 60
 
 
 def _warm_worker() -> int:
@@ -119,12 +131,15 @@ def _record_pid(X):
     return X
 
 
-def make_search(n_jobs: int, space: str = "full"):
+def make_search(n_jobs: int, space: str = "full", search: str = "plain",
+                n_iter: int = N_ITER, cv: int = CV):
+    """``BayesSearchCV`` (``search="plain"``) or skoptnn's ``ResumableBayesSearchCV``."""
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, StandardScaler
     from skopt import BayesSearchCV
 
     from skoptnn import OptimizedMLPClassifier, classifier_space
+    from skoptnn.search import ResumableBayesSearchCV
 
     pipe = make_pipeline(
         FunctionTransformer(_record_pid),
@@ -132,10 +147,10 @@ def make_search(n_jobs: int, space: str = "full"):
         OptimizedMLPClassifier(epochs=EPOCHS, early_stopping=True, random_state=0),
     )
     include = REGULARIZATION if space == "regularization" else None
-    return BayesSearchCV(
+    search_class = ResumableBayesSearchCV if search == "skoptnn" else BayesSearchCV
+    return search_class(
         pipe, classifier_space(prefix="optimizedmlpclassifier__", include=include),
-        n_iter=N_ITER, cv=CV,
-        n_points=N_POINTS, n_jobs=n_jobs, random_state=0,
+        n_iter=n_iter, cv=cv, n_points=N_POINTS, n_jobs=n_jobs, random_state=0,
     )
 
 
@@ -174,14 +189,30 @@ def run_breakdown(data: str | None, candidates: list[dict], space: str) -> dict:
     return {"first": first, "second": second}
 
 
+def _helper_cpu() -> float:
+    """CPU seconds of this process's threads but the main one: with a LocalCluster, its
+    scheduler, nannies and client; with loky, its queue and management threads."""
+    import threading
+
+    import psutil
+
+    main = threading.main_thread().native_id
+    return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id != main)
+
+
+HELPER_CPU: dict = {}
+
+
 def _timed_fit(search, X, y, backend=None) -> float:
     """Seconds of ``search.fit`` under ``backend``, with one BLAS thread (see above)."""
     from threadpoolctl import threadpool_limits
 
     with backend or contextlib.nullcontext(), threadpool_limits(1, user_api="blas"):
-        start = time.perf_counter()
+        cpu, start = _helper_cpu(), time.perf_counter()
         search.fit(X, y)
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        HELPER_CPU["seconds"] = _helper_cpu() - cpu
+        return seconds
 
 
 @contextlib.contextmanager
@@ -209,30 +240,47 @@ def _timed_optimizer(log: dict):
             setattr(Optimizer, name, original)
 
 
-def _search_in_mode(search, X, y, spec: dict, result: dict) -> float:
-    """Start the mode's workers (untimed), then time ``search.fit`` on them."""
+def _search_in_mode(search, X, y, spec: dict, result: dict, warm, reset) -> float:
+    """Start the mode's workers and warm them with a 2-candidate search (untimed), then
+    time ``search.fit`` on them."""
     from joblib import Parallel, delayed, parallel_backend
 
     if spec.get("dask"):
-        from dask.distributed import Client, LocalCluster
+        import dask
+        from dask.distributed import Client, LocalCluster, get_task_stream
 
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          host="127.0.0.1", dashboard_address=None) as cluster, \
+        # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536 unless told otherwise.
+        config = {}
+        if spec.get("default_malloc"):
+            config["distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"] = None
+        if spec.get("no_profiler"):
+            config["distributed.worker.profile.enabled"] = False
+        with dask.config.set(config), \
+                LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                             host="127.0.0.1", dashboard_address=None) as cluster, \
                 Client(cluster) as client:
             result["worker_threads"] = sorted(client.run(_warm_worker).values())
-            return _timed_fit(search, X, y, parallel_backend("dask"))
+            _timed_fit(warm, X, y, parallel_backend("dask"))
+            reset()
+            with get_task_stream(client) as tasks:
+                seconds = _timed_fit(search, X, y, parallel_backend("dask"))
+            # Tasks that were not fits: scikit-optimize's own, shipped by joblib's backend.
+            result["other_dask_tasks"] = sum(
+                "_fit_and_score" not in str(t["key"]) for t in tasks.data)
+            return seconds
     if spec.get("threads"):
         # One process: its threads share each architecture's compiled loop.
         result["worker_threads"] = [_warm_worker()]
-        return _timed_fit(search, X, y, parallel_backend("threading", n_jobs=spec["n_jobs"]))
-    if spec["n_jobs"] > 1:
-        start = time.perf_counter()
-        result["worker_threads"] = Parallel(n_jobs=spec["n_jobs"])(
-            delayed(_warm_worker)() for _ in range(spec["n_jobs"])
-        )
-        result["worker_start_seconds"] = time.perf_counter() - start
-    else:
-        result["worker_threads"] = [_warm_worker()]
+        backend = parallel_backend("threading", n_jobs=spec["n_jobs"])
+        _timed_fit(warm, X, y, parallel_backend("threading", n_jobs=spec["n_jobs"]))
+        reset()
+        return _timed_fit(search, X, y, backend)
+    start = time.perf_counter()
+    _timed_fit(warm, X, y)  # starts loky's workers, which later searches reuse
+    result["worker_start_seconds"] = time.perf_counter() - start
+    result["worker_threads"] = Parallel(n_jobs=spec["n_jobs"])(
+        delayed(_warm_worker)() for _ in range(spec["n_jobs"]))
+    reset()
     return _timed_fit(search, X, y)
 
 
@@ -240,7 +288,9 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
     """Time one search in this process (called in a fresh subprocess)."""
     X, y = load(data_path)
     spec = MODES[mode]
-    search = make_search(spec["n_jobs"], space)
+    kind = spec.get("search", "plain")
+    search = make_search(spec["n_jobs"], space, kind)
+    warm = make_search(spec["n_jobs"], space, kind, n_iter=2, cv=2)
     warnings.filterwarnings("ignore")  # skopt's "point already evaluated" and the like
     result = {"mode": mode}
     optimizer_log: dict = {}
@@ -248,7 +298,11 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
     pids = Path(tempfile.mkdtemp()) / "pids"
     os.environ[_PIDS_ENV] = str(pids)
     with _timed_optimizer(optimizer_log):
-        result["seconds"] = _search_in_mode(search, X, y, spec, result)
+        def reset():  # forget the warm-up search
+            optimizer_log.clear()
+            pids.write_text("")
+
+        result["seconds"] = _search_in_mode(search, X, y, spec, result, warm, reset)
     # Processes other than this one that fitted or scored: 2 for two workers,
     # more if a worker was restarted (joblib's loky does, on memory growth).
     result["worker_processes"] = len(set(pids.read_text().split()) - {str(os.getpid())})
@@ -259,6 +313,15 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
     # that add up to more than serial repeat work (each process compiles the
     # architectures it meets).
     result["fit_seconds"] = float(np.sum(search.cv_results_["mean_fit_time"]) * CV)
+    result["helper_cpu_seconds"] = HELPER_CPU["seconds"]
+    # For the N-worker model: each candidate's fold time (fit + score, where it ran) and
+    # how the candidates were asked for, in rounds.
+    cv = search.cv_results_
+    result["candidate_seconds"] = [float(f + s) for f, s in
+                                   zip(cv["mean_fit_time"], cv["mean_score_time"], strict=True)]
+    first = [1] if spec.get("search") == "skoptnn" else []  # defaults first: a round of 1
+    n_left = len(result["candidate_seconds"]) - len(first)
+    result["rounds"] = first + [min(N_POINTS, n_left - i) for i in range(0, n_left, N_POINTS)]
     result["best_score"] = float(search.best_score_)
     result["n_candidates"] = len(search.cv_results_["params"])
     result["params"] = [
@@ -271,7 +334,9 @@ def run_one(mode: str, data_path: str | None, space: str) -> dict:
 def spawn(mode: str, data_path: str | None, space: str, stdin: str | None = None) -> dict:
     env = {**os.environ, **MODES.get(mode, {"env": {}})["env"]}
     cmd = [sys.executable, __file__, "--run", mode, "--space", space]
-    if data_path:
+    if data_path and data_path.startswith("synthetic:"):
+        cmd += ["--synthetic", data_path.split(":")[1]]
+    elif data_path:
         cmd.append(data_path)
     out = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True)
     if out.returncode != 0:
@@ -289,6 +354,7 @@ def main() -> None:
                              "tuning " + ", ".join(REGULARIZATION))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--save", metavar="JSON", help="write every run's figures to JSON")
     parser.add_argument("--run", help=argparse.SUPPRESS)  # internal: one timed run
     args = parser.parse_args()
     if args.repeats < 1:
@@ -346,12 +412,77 @@ def main() -> None:
         speedup = base / median["local x2"]
         print(f"target n_jobs=2 >= 1.6x serial: {speedup:.2f}x "
               f"{'MET' if speedup >= 1.6 else 'NOT MET'}")
-    if "dask x2" in median and "local x2" in median:
-        gap = median["dask x2"] / median["local x2"] - 1
-        print(f"target Dask within 20% of local n_jobs=2: {gap:+.0%} "
-              f"{'MET' if gap <= 0.2 else 'NOT MET'}")
+    for dask_mode, local_mode in (("dask x2", "local x2"),
+                                  ("dask x2, skoptnn search", "local x2, skoptnn search"),
+                                  ("dask x2, skoptnn search, default malloc",
+                                   "local x2, skoptnn search"),
+                                  ("dask x2, skoptnn search, tuned workers",
+                                   "local x2, skoptnn search")):
+        if dask_mode in median and local_mode in median:
+            ratio = median[dask_mode] / median[local_mode]
+            each = ", ".join(f"{a['seconds'] / b['seconds']:.2f}"
+                             for a, b in zip(results[dask_mode], results[local_mode],
+                                             strict=True))
+            best = {m: statistics.median(r["best_score"] for r in results[m])
+                    for m in (dask_mode, local_mode)}
+            print(f"{dask_mode} / {local_mode}: {ratio:.2f}x (per repeat {each}); best CV "
+                  f"{best[dask_mode]:.3f} vs {best[local_mode]:.3f}; target <= 1.2x: "
+                  f"{'MET' if ratio <= 1.2 else 'NOT MET'}")
+    others = {m: max(r.get("other_dask_tasks", 0) for r in rs) for m, rs in results.items()
+              if MODES[m].get("dask")}
+    if others:
+        print("Dask tasks that were not fits (scikit-optimize's acquisition searches), "
+              "most in a run: " + ", ".join(f"{m} {n}" for m, n in others.items()))
+    if args.save:
+        Path(args.save).write_text(json.dumps(results))
+    model(results)
     if "serial" in results:
         breakdown(data, results["serial"][0], args.space)
+
+
+def makespan(seconds: list[float], workers: int) -> float:
+    """Wall time of independent tasks on ``workers`` (longest first, to the least loaded)."""
+    loads = [0.0] * workers
+    for s in sorted(seconds, reverse=True):
+        loads[loads.index(min(loads))] += s
+    return max(loads)
+
+
+def predicted(run: dict, rest: float, workers: int) -> float:
+    """The model: the searching process's own work, then each round's fits on ``workers``."""
+    fits, i = 0.0, 0
+    for size in run["rounds"]:
+        fits += makespan([t for t in run["candidate_seconds"][i:i + size] for _ in range(CV)],
+                         workers)
+        i += size
+    return run["ask_tell_seconds"] + run["refit_seconds"] + rest + fits
+
+
+def model(results: dict[str, list[dict]]) -> None:
+    """Predict each 2-worker mode from its parts, and the same search on 8 workers."""
+    if "serial" not in results:
+        return
+    serial = results["serial"][0]
+    # Serial work that is neither ask/tell, refit, a fit nor a score: cloning, bookkeeping.
+    rest = max(0.0, serial["seconds"] - serial["fit_seconds"] - serial["score_seconds"]
+               - serial["ask_tell_seconds"] - serial["refit_seconds"])
+    print(f"\nN-worker model (docs/scaling.md): wall = ask + tell + refit + "
+          f"{rest:.1f} s other serial work + the rounds' fits spread over the workers "
+          "(each candidate's fold time as measured in that mode, longest first)")
+    print("| mode | measured (s) | model, 2 workers (s) | model, 8 workers (s) "
+          "| scheduler, nannies, client threads: CPU (s) |")
+    print("|---|---:|---:|---:|---:|")
+    for mode, runs in results.items():
+        if MODES[mode]["n_jobs"] < 2:
+            continue
+        run = min(runs, key=lambda r: abs(r["seconds"] - statistics.median(
+            x["seconds"] for x in runs)))  # the median run
+        two, eight = predicted(run, rest, 2), predicted(run, rest, 8)
+        # What the model leaves out (scheduling, transfers) is taken to cost the same per
+        # round on 8 workers as measured on 2.
+        overhead = run["seconds"] - two
+        print(f"| {mode} | {run['seconds']:.1f} | {two:.1f} | {eight + overhead:.1f} "
+              f"| {run['helper_cpu_seconds']:.1f} |")
 
 
 def breakdown(data: str | None, serial: dict, space: str) -> None:

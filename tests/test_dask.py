@@ -33,6 +33,7 @@ def test_search_runs_on_a_local_dask_cluster(binary_data, tmp_path):
     from skopt.space import Integer, Real
 
     from skoptnn import OptimizedMLPClassifier
+    from skoptnn.search import ResumableBayesSearchCV
 
     X, y = binary_data
     search = BayesSearchCV(
@@ -46,6 +47,7 @@ def test_search_runs_on_a_local_dask_cluster(binary_data, tmp_path):
         },
         n_iter=4, cv=2, n_points=2, n_jobs=2, random_state=0,
         scoring=functools.partial(_accuracy_recording_pid, directory=str(tmp_path)),
+        optimizer_kwargs={"n_initial_points": 2},  # the Gaussian process asks for 2 trials
     )
     # Context managers close the cluster even when an assertion or the timeout fires.
     with (
@@ -59,6 +61,19 @@ def test_search_runs_on_a_local_dask_cluster(binary_data, tmp_path):
             search.fit(X, y)
         # Dask's nanny sets OMP_NUM_THREADS=1, so each worker's TensorFlow uses 1 thread.
         assert set(client.run(_tf_threads).values()) == {1}
+        # skoptnn's search sends only its fits; plain BayesSearchCV also sent
+        # scikit-optimize's acquisition searches (joblib's Dask backend ignores n_jobs=1).
+        resumable = ResumableBayesSearchCV(search.estimator, search.search_spaces, prune=False,
+                                           **{k: v for k, v in search.get_params().items()
+                                              if k in ("n_iter", "cv", "n_points", "n_jobs",
+                                                       "random_state", "optimizer_kwargs")})
+        with get_task_stream(client) as resumable_tasks, parallel_backend("dask"):
+            resumable.fit(X, y)
+    keys = [str(t["key"]) for t in tasks.data]
+    assert any("fmin_l_bfgs_b" in k for k in keys)
+    keys = [str(t["key"]) for t in resumable_tasks.data]
+    assert keys and all("_fit_and_score" in k for k in keys)
+    assert len(resumable.cv_results_["params"]) == 4
 
     scored_in = {int(p.name) for p in tmp_path.iterdir()}
     assert scored_in and scored_in <= worker_pids and os.getpid() not in scored_in

@@ -129,6 +129,12 @@ optimizer_results_, optimizers_
     after the random start, and this one spends far less time in
     scikit-optimize.
 
+    The optimizer's own work (``ask``, ``tell`` and the acquisition searches in
+    them) runs in the searching process under any joblib backend; only the
+    fits go to the workers. With joblib's Dask backend, ``BayesSearchCV``
+    ships scikit-optimize's acquisition searches to the cluster as well,
+    since that backend ignores their ``n_jobs=1`` (see ``docs/scaling.md``).
+
     Callbacks passed to ``fit`` run after each new trial, once its checkpoint
     is written; a callback that stops the search (such as
     ``skopt.callbacks.DeadlineStopper``) leaves a checkpoint that a later
