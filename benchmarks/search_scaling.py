@@ -189,15 +189,12 @@ def run_breakdown(data: str | None, candidates: list[dict], space: str) -> dict:
     return {"first": first, "second": second}
 
 
-def _helper_cpu() -> float:
-    """CPU seconds of this process's threads but the main one: with a LocalCluster, its
-    scheduler, nannies and client; with loky, its queue and management threads."""
-    import threading
-
+def _process_cpu() -> tuple[float, float]:
+    """CPU seconds of this whole process, and of the calling (main) thread."""
     import psutil
 
-    main = threading.main_thread().native_id
-    return sum(t.user_time + t.system_time for t in psutil.Process().threads() if t.id != main)
+    times = psutil.Process().cpu_times()
+    return times.user + times.system, time.thread_time()
 
 
 HELPER_CPU: dict = {}
@@ -208,10 +205,14 @@ def _timed_fit(search, X, y, backend=None) -> float:
     from threadpoolctl import threadpool_limits
 
     with backend or contextlib.nullcontext(), threadpool_limits(1, user_api="blas"):
-        cpu, start = _helper_cpu(), time.perf_counter()
+        (process, main), start = _process_cpu(), time.perf_counter()
         search.fit(X, y)
         seconds = time.perf_counter() - start
-        HELPER_CPU["seconds"] = _helper_cpu() - cpu
+        # The other threads: with a LocalCluster its scheduler, nannies and client (and
+        # TensorFlow's threads in the refit); with loky its queue threads; with threads,
+        # the fits themselves.
+        process_after, main_after = _process_cpu()
+        HELPER_CPU["seconds"] = (process_after - process) - (main_after - main)
         return seconds
 
 
@@ -277,7 +278,8 @@ def _search_in_mode(search, X, y, spec: dict, result: dict, warm, reset) -> floa
         return _timed_fit(search, X, y, backend)
     start = time.perf_counter()
     _timed_fit(warm, X, y)  # starts loky's workers, which later searches reuse
-    result["worker_start_seconds"] = time.perf_counter() - start
+    if spec["n_jobs"] > 1:
+        result["worker_start_seconds"] = time.perf_counter() - start
     result["worker_threads"] = Parallel(n_jobs=spec["n_jobs"])(
         delayed(_warm_worker)() for _ in range(spec["n_jobs"]))
     reset()
@@ -406,7 +408,7 @@ def main() -> None:
     starts = [r["worker_start_seconds"] for rs in results.values() for r in rs
               if "worker_start_seconds" in r]
     if starts:
-        print(f"\nloky worker start-up (not in the times above): "
+        print(f"\nloky worker start-up and warm-up search (not in the times above): "
               f"{statistics.median(starts):.1f} s median")
     if base and "local x2" in median:
         speedup = base / median["local x2"]
@@ -470,13 +472,15 @@ def model(results: dict[str, list[dict]]) -> None:
           f"{rest:.1f} s other serial work + the rounds' fits spread over the workers "
           "(each candidate's fold time as measured in that mode, longest first)")
     print("| mode | measured (s) | model, 2 workers (s) | model, 8 workers (s) "
-          "| scheduler, nannies, client threads: CPU (s) |")
+          "| searching process, other threads: CPU (s) |")
     print("|---|---:|---:|---:|---:|")
     for mode, runs in results.items():
         if MODES[mode]["n_jobs"] < 2:
             continue
-        run = min(runs, key=lambda r: abs(r["seconds"] - statistics.median(
-            x["seconds"] for x in runs)))  # the median run
+        # The median run (the lower one of an even number), so that the model's inputs
+        # and the measurement come from one run.
+        low = statistics.median_low(r["seconds"] for r in runs)
+        run = next(r for r in runs if r["seconds"] == low)
         two, eight = predicted(run, rest, 2), predicted(run, rest, 8)
         # What the model leaves out (scheduling, transfers) is taken to cost the same per
         # round on 8 workers as measured on 2.

@@ -23,9 +23,17 @@ class IgnoresNJobs(ThreadingBackend):
     def configure(self, n_jobs=1, parallel=None, **kwargs):
         return super().configure(n_jobs=2, parallel=parallel, **kwargs)
 
-    def submit(self, func, callback=None):
+    @staticmethod
+    def _note(func):
         RAN.extend(getattr(f, "__name__", type(f).__name__) for f, _, _ in func.items)
+
+    def submit(self, func, callback=None):  # joblib >= 1.5
+        self._note(func)
         return super().submit(func, callback)
+
+    def apply_async(self, func, callback=None):  # joblib 1.4
+        self._note(func)
+        return super().apply_async(func, callback)
 
 
 register_parallel_backend("ignores_n_jobs", IgnoresNJobs)

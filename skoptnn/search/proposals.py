@@ -17,12 +17,12 @@ class Asking:
     for nothing, twice the cost of the ``tell`` that already found the next
     point. One point is asked for with plain ``ask()``.
 
-    ``ask`` and ``tell`` run with joblib's sequential backend. The optimizer
-    searches its acquisition function through ``joblib.Parallel(n_jobs=1)``,
-    which the process and thread backends run here, but joblib's Dask backend
-    (and Ray's) ignores ``n_jobs`` and ships each of those small tasks, with
-    the Gaussian process, to the cluster, while every worker waits for the
-    next round of fits.
+    ``ask`` and ``tell`` run with joblib's threading backend. The optimizer
+    searches its acquisition function through ``joblib.Parallel(n_jobs)``
+    (``acq_optimizer_kwargs``, default 1), which the threading backend runs
+    here, as the process backends do; joblib's Dask backend ignores ``n_jobs``
+    and would ship each of those small tasks, with the Gaussian process, to
+    the cluster while every worker waits for the next round of fits.
     """
 
     def __init__(self, optimizer: Any, point: list | None = None) -> None:
@@ -32,14 +32,14 @@ class Asking:
         """``n_points`` points to evaluate (``[point]`` if one was given)."""
         if self.point is not None:
             return [list(self.point)]
-        with parallel_config(backend="sequential"):
+        with parallel_config(backend="threading"):
             if n_points == 1:
                 return [self.optimizer.ask()]
             return self.optimizer.ask(n_points=n_points)
 
     def tell(self, x: list, y: list) -> Any:
         """Tell the optimizer the points' values; its ``OptimizeResult``."""
-        with parallel_config(backend="sequential"):
+        with parallel_config(backend="threading"):
             return self.optimizer.tell(x, y)
 
 

@@ -130,8 +130,9 @@ optimizer_results_, optimizers_
     scikit-optimize.
 
     The optimizer's own work (``ask``, ``tell`` and the acquisition searches in
-    them) runs in the searching process under any joblib backend; only the
-    fits go to the workers. With joblib's Dask backend, ``BayesSearchCV``
+    them) runs in the searching process, in threads if its
+    ``acq_optimizer_kwargs`` ask for ``n_jobs > 1``, under any joblib backend;
+    only the fits go to the workers. With joblib's Dask backend, ``BayesSearchCV``
     ships scikit-optimize's acquisition searches to the cluster as well,
     since that backend ignores their ``n_jobs=1`` (see ``docs/scaling.md``).
 
