@@ -87,11 +87,9 @@ def _load_joblib(path: str) -> object:
           "files you trust; model.skops loads without running code", file=sys.stderr)
     try:
         return joblib.load(path)
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").startswith("numpy._core"):
-            raise CLIError(_numpy_2_file(path)) from None
-        raise CLIError(f"{path} is not a model saved by 'skoptnn tune': {one_line(exc)}") from None
     except Exception as exc:  # unpickling fails in many ways; all mean "not a model"
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").startswith("numpy._core"):
+            raise CLIError(_numpy_2_file(path)) from None
         raise CLIError(f"{path} is not a model saved by 'skoptnn tune': {one_line(exc)}") from None
 
 
