@@ -26,6 +26,7 @@ _LAZY = {
     "plot_history": "skoptnn.plotting",
     "plot_gradient_norms": "skoptnn.plotting",
     "trusted_types": "skoptnn.base.persist",
+    "SmoothClipScaler": "skoptnn.preprocessing",
 }
 
 __all__ = sorted(_LAZY)
