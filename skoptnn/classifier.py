@@ -7,7 +7,7 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
@@ -22,6 +22,15 @@ _PARAMS = mlp_params(l2=3.0, monitor=_MONITORS, insert={
         Weights of the classes in the loss; "balanced" weighs them inversely to
         their frequency. Multiplied with ``sample_weight``; like it, only the
         ratios matter (the loss is the weighted mean).
+    """),
+    "l2": Param("label_smoothing", 0.0, "float in [0, 1)", """
+        Train on softened targets, as Keras' cross-entropies'
+        ``label_smoothing``: a multiclass target's one-hot rows become
+        ``onehot * (1 - label_smoothing) + label_smoothing / n_classes``, a
+        binary or multilabel target's 0/1 values ``y * (1 - label_smoothing)
+        + label_smoothing / 2``. It keeps the network from pushing its
+        probabilities to 0 and 1 (Szegedy et al., 2016). The reported and
+        monitored losses are the smoothed ones.
     """),
 })
 
@@ -90,6 +99,7 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
         **_MLPMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "monitor": [StrOptions(set(_MONITORS))],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
     # __init__ stores the parameters of _PARAMS (made by @estimator_params).
     _metric = "accuracy"

@@ -290,3 +290,17 @@ def test_a_version_3_checkpoint_resumes_and_continues_in_the_current_format(tmp_
     steps = [trial for step in lines[:3] for trial in step]  # a line per step of one trial
     assert _same(steps, old["trials"]) and header["fingerprint"] == old["fingerprint"]
     assert list(more.cv_results_["mean_test_score"][:3]) == expected["mean_test_score"]
+
+
+def test_a_parameter_added_since_the_checkpoint_matches_only_at_its_default():
+    from skoptnn.search.fingerprint import differences
+
+    old = {"estimator": {"clf__l2": 3.0}}
+    at_default = {"estimator": {"clf__l2": 3.0, "clf__lr_schedule": "constant",
+                                "clf__label_smoothing": 0.0, "clf__lr_warmup": 0.0}}
+    assert differences(old, at_default) == []
+    changed = {"estimator": {"clf__l2": 3.0, "clf__lr_schedule": "cosine"}}
+    assert differences(old, changed) == [
+        "estimator parameter clf__lr_schedule (None in the checkpoint, 'cosine' now)"]
+    # A parameter the old checkpoint has and the new one lacks is still a difference.
+    assert differences(at_default, old) != []

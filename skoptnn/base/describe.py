@@ -54,6 +54,7 @@ def train_spec(est, n_features: int, n_samples: float) -> TrainSpec:
         optimizer=est.optimizer,
         clipnorm=None if est.clipnorm is None else float(est.clipnorm),
         clipvalue=None if est.clipvalue is None else float(est.clipvalue),
+        label_smoothing=float(getattr(est, "label_smoothing", 0.0)),
     )
 
 

@@ -9,6 +9,7 @@ NumPy; the Keras ``model_`` is built from it only when asked for.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -25,6 +26,7 @@ from ..engine.layout import INITIALIZERS
 from ..engine.network import FittedNetwork, ModelView
 from ..engine.optimizers import OPTIMIZERS, default_learning_rate
 from ..engine.pruning import PruningSchedule, fold_key
+from ..engine.schedules import SCHEDULES
 from ..engine.spec import TrainSpec
 from ..engine.trainer import EarlyStopping, fit
 from .data import (
@@ -69,6 +71,8 @@ class _MLPMixin:
         "l2": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [None, Interval(Real, 0, None, closed="neither")],
+        "lr_schedule": [StrOptions(set(SCHEDULES))],
+        "lr_warmup": [Interval(Real, 0, 1, closed="left")],
         "clipnorm": [None, Interval(Real, 0, None, closed="neither")],
         "clipvalue": [None, Interval(Real, 0, None, closed="neither")],
         "epochs": [Interval(Integral, 1, _INT32_MAX, closed="both")],
@@ -222,6 +226,8 @@ class _MLPMixin:
             epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
             shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
             verbose=self.verbose, monitor_gradients=self.monitor_gradients, pruning=pruning,
+            lr_schedule=self.lr_schedule, warmup=float(self.lr_warmup),
+            cycle=self._cycle(previous, incremental),
             **self._continuation(previous, validation_key),
         )
         self._report(result, learning_rate, 0 if previous is None else self.n_epochs_,
@@ -259,6 +265,14 @@ class _MLPMixin:
                 "first_epoch": self.n_epochs_,
                 "start_epoch": None if trained_on else self.best_epoch_,
                 "references": None if trained_on else references}
+
+    def _cycle(self, previous: FittedNetwork | None, incremental: bool) -> tuple[int, int]:
+        """The learning-rate schedule's cycle, ``(first epoch, epochs)``: a fit's
+        own epochs; for partial_fit, every ``epochs`` calls from the first."""
+        first = 0 if previous is None else self.n_epochs_
+        if incremental:
+            first -= first % self.epochs
+        return first, int(self.epochs)
 
     def _draw_seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -350,6 +364,11 @@ class _MLPMixin:
         # Estimators pickled by scikeras-era code hold the model itself.
         model = state.pop("model_", None)
         super().__setstate__(state)
+        # Parameters added since it was pickled take their defaults, which train as
+        # the versions before them did.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and name not in self.__dict__:
+                setattr(self, name, param.default)
         if model is not None:
             self.__dict__["_model"] = ModelView(model, self._network)
 

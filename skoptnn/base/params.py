@@ -98,6 +98,22 @@ _SHARED = (
     Param("learning_rate", None, "float > 0", """
         Learning rate; None uses the Keras default of ``optimizer``.
     """),
+    Param("lr_schedule", "constant", choices("constant", "cosine", "coslog"), """
+        How the learning rate moves over a fit's ``epochs`` (step by step):
+        "constant" keeps ``learning_rate``; "cosine" decays it to 0 along a
+        half cosine; "coslog" is RealMLP's schedule (Holzmueller et al., 2024):
+        four cosine cycles from 0 up to ``learning_rate`` and back, each twice
+        as long as the one before. The schedule spans ``epochs``, so early
+        stopping may end a fit before the rate has come down. A warm-started
+        ``fit`` runs the schedule afresh over its own ``epochs``; each
+        ``partial_fit`` call runs one epoch of it, starting over every
+        ``epochs`` calls. ``model_`` trains on at the constant ``learning_rate``.
+    """),
+    Param("lr_warmup", 0.0, "float in [0, 1)", """
+        Share of the schedule's ``epochs`` over which the learning rate first
+        climbs linearly from 0; ``lr_schedule`` then runs over the rest (as
+        Keras' ``CosineDecay`` with ``warmup_steps``).
+    """),
     Param("clipnorm", None, "float > 0", """
         Clip each gradient to this L2 norm (None: no clipping).
     """),

@@ -117,6 +117,36 @@ def _keras_variables(model: keras.Model, spec: NetworkSpec) -> list:
     return out
 
 
+@keras.saving.register_keras_serializable(package="skoptnn")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Sparse categorical cross-entropy with label smoothing, which Keras' own
+    sparse loss lacks: its one-hot labels through ``categorical_crossentropy``."""
+
+    def __init__(self, label_smoothing: float = 0.0,
+                 name: str = "sparse_categorical_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.label_smoothing = label_smoothing
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        onehot = ops.one_hot(labels, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        return keras.losses.categorical_crossentropy(
+            onehot, y_pred, label_smoothing=self.label_smoothing)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "label_smoothing": self.label_smoothing}
+
+
+def _keras_loss(spec: TrainSpec):
+    """What ``model_`` is compiled with: Keras' loss name, or a smoothed loss."""
+    if not spec.label_smoothing:
+        return spec.loss
+    if spec.loss == "binary_crossentropy":
+        return keras.losses.BinaryCrossentropy(label_smoothing=spec.label_smoothing)
+    return SmoothedSparseCrossentropy(spec.label_smoothing)
+
+
 def build_model(spec: TrainSpec, params: Params, optimizer_state: OptimizerState,
                 learning_rate: float, seed: int) -> keras.Model:
     """The compiled Keras model carrying ``params`` and the optimizer's state."""
@@ -132,7 +162,7 @@ def build_model(spec: TrainSpec, params: Params, optimizer_state: OptimizerState
         # Keras reads "accuracy" over several sigmoid outputs as categorical
         # accuracy; history_ reports each label's (binary) accuracy.
         metric = keras.metrics.BinaryAccuracy(name="accuracy")
-    model.compile(optimizer=optimizer, loss=spec.loss, metrics=[metric])
+    model.compile(optimizer=optimizer, loss=_keras_loss(spec), metrics=[metric])
     assign_params(model, network, params, seed, int(optimizer_state.step))
     optimizer.build(_keras_variables(model, network))
     slots = tuple(tuple(keras_order(network, slot)) for slot in optimizer_state.slots)

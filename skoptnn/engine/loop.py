@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
-from . import monitors
+from . import monitors, schedules
 from .activations import ACTIVATIONS
 from .graph import Net, Rates, add_penalty, backward, forward, kernel_norms
 from .layout import Layout, Params
-from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
+from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS, SMOOTHED
 from .optimizers import apply_updates, clip_gradients
 from .runtime import tf
 from .spec import FED, GraphKey
@@ -36,7 +36,11 @@ class Data(NamedTuple):
 
 #: What a fit feeds the graph besides the spec's scalars (``FED``), float32 unless said.
 LOOP_FIELDS = {
-    "learning_rate": "the optimizer's step size",
+    "learning_rate": "the optimizer's step size (the schedule's share of it)",
+    "lr_schedule": "int32: the schedule's code (engine.schedules)",
+    "warmup": "share of the schedule's cycle that warms the rate up",
+    "cycle_start": "int32: the epoch the schedule's cycle began at",
+    "cycle_epochs": "int32: the cycle's length in epochs",
     "dropout_scale": "1 / (1 - dropout), computed in double precision as TensorFlow does",
     "batch_size": "int32",
     "n_epochs": "int32: epochs this call may run",
@@ -59,11 +63,15 @@ def _shuffle_seed(cfg: Config, epoch) -> tf.Tensor:
     return tf.stack([tf.cast(cfg.seed % (2**31 - 1), tf.int32), epoch])
 
 
-def _network_and_loss(key: GraphKey):
+def _network_and_loss(key: GraphKey, label_smoothing=None):
+    """The layout, layers, loss, output activation and metric of ``key``'s graph;
+    the loss with ``label_smoothing`` (a tensor) if the key smooths labels."""
     n_unrolled, stacked = key.topology
     layout = Layout(n_unrolled, stacked, key.batch_norm)
     net = Net(layout, ACTIVATIONS[key.activation], key.dropout)
     loss = LOSSES[key.loss]
+    if key.label_smoothing:
+        loss = SMOOTHED[key.loss](label_smoothing)
     output_activation = OUTPUT_ACTIVATIONS[loss.output_activation][0]
     metric = METRICS[key.metric, loss.output_activation]
     return layout, net, loss, output_activation, metric
@@ -87,10 +95,12 @@ def _evaluate(net, loss, output_activation, metric, params: Params, x, y, w):
     return value, score, value_error, score_error
 
 
-def evaluate(key: GraphKey, params: Params, x, y, w) -> tuple[float, float, float, float]:
+def evaluate(key: GraphKey, params: Params, x, y, w,
+             label_smoothing: float = 0.0) -> tuple[float, float, float, float]:
     """:func:`make_loop`'s validation loss and metric for ``params`` and their standard
     errors, computed eagerly (no trace)."""
-    _, net, loss, output_activation, metric = _network_and_loss(key)
+    _, net, loss, output_activation, metric = _network_and_loss(
+        key, tf.constant(label_smoothing, tf.float32))
     params = tf.nest.map_structure(tf.convert_to_tensor, params)
     out = _evaluate(net, loss, output_activation, metric, params, x, y, w)
     return tuple(float(t) for t in out)
@@ -99,7 +109,7 @@ def evaluate(key: GraphKey, params: Params, x, y, w) -> tuple[float, float, floa
 def make_loop(key: GraphKey) -> Callable:
     """The Python function that :mod:`skoptnn.engine.cache` traces for ``key``."""
     n_unrolled, stacked = key.topology
-    layout, net, loss, output_activation, metric = _network_and_loss(key)
+    layout, net, _, output_activation, metric = _network_and_loss(key, 0.0)
     optimizer = key.optimizer
     clip = "norm" if key.clipnorm else "value" if key.clipvalue else None
     monitor_gradients = key.monitor_gradients
@@ -112,7 +122,11 @@ def make_loop(key: GraphKey) -> Callable:
             return len(positions)
         return len(positions) - 1 + tf.shape(params.trainable[positions[n_unrolled]])[0]
 
-    def train_step(params: Params, opt, x, y, w, cfg: Config):
+    def loss_of(cfg: Config):
+        return _network_and_loss(key, cfg.label_smoothing)[2]
+
+    def train_step(params: Params, opt, x, y, w, cfg: Config, learning_rate):
+        loss = loss_of(cfg)
         rates = Rates(cfg.dropout, cfg.dropout_scale, cfg.seed, opt.step)
         z, caches, moving = forward(net, params, x, rates, training=True)
         n = tf.cast(tf.shape(x)[0], tf.float32)
@@ -129,7 +143,7 @@ def make_loop(key: GraphKey) -> Callable:
         if monitor_gradients:
             norms = tf.stack([raw, kernel_norms(layout, grads)])
         trainable, opt = apply_updates(
-            optimizer, list(params.trainable), grads, opt, cfg.learning_rate
+            optimizer, list(params.trainable), grads, opt, learning_rate
         )
         return Params(tuple(trainable), moving), opt, loss_sum, metric_sum, norms
 
@@ -144,10 +158,17 @@ def make_loop(key: GraphKey) -> Callable:
             lambda: tf.range(n),
         )
 
+        epoch_in_cycle = tf.cast(state.epoch - cfg.cycle_start, tf.float32)
+
         def batch(b, params, opt, loss_sum, metric_sum, norm_sum):
             idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
             x, y, w = (tf.gather(t, idx) for t in (data.x, data.y, data.w))
-            params, opt, step_loss, step_metric, norms = train_step(params, opt, x, y, w, cfg)
+            progress = (epoch_in_cycle + tf.cast(b, tf.float32)
+                        / tf.cast(n_batches, tf.float32)) / tf.cast(cfg.cycle_epochs, tf.float32)
+            learning_rate = schedules.rate(cfg.lr_schedule, cfg.warmup, progress,
+                                           cfg.learning_rate)
+            params, opt, step_loss, step_metric, norms = train_step(
+                params, opt, x, y, w, cfg, learning_rate)
             if monitor_gradients:
                 norm_sum += norms
             return b + 1, params, opt, loss_sum + step_loss, metric_sum + step_metric, norm_sum
@@ -158,7 +179,8 @@ def make_loop(key: GraphKey) -> Callable:
             parallel_iterations=1,  # sequential, as every loop here (see graph.py)
         )
         val_loss, val_metric, loss_error, metric_error = _evaluate(
-            net, loss, output_activation, metric, params, data.x_val, data.y_val, data.w_val)
+            net, loss_of(cfg), output_activation, metric, params,
+            data.x_val, data.y_val, data.w_val)
         n_rows = tf.cast(n, tf.float32)
         row = tf.stack([loss_sum / n_rows, metric_sum / n_rows, val_loss, val_metric])
         errors = tf.stack([0.0, 0.0, loss_error, metric_error])  # standard errors of row

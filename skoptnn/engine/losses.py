@@ -74,6 +74,37 @@ LOSSES: dict[str, Loss] = {
     "huber": Loss("linear", _huber, _huber_gradient),
 }
 
+def _smoothed_sigmoid(amount):
+    # Keras' binary_crossentropy(label_smoothing=a): targets y (1 - a) + a / 2.
+    loss = LOSSES["binary_crossentropy"]
+
+    def target(y):
+        return y * (1.0 - amount) + 0.5 * amount
+
+    return Loss("sigmoid", lambda z, y: loss.value(z, target(y)),
+                lambda z, y: loss.gradient(z, target(y)))
+
+
+def _smoothed_softmax(amount):
+    # Keras' categorical_crossentropy(label_smoothing=a) of the one-hot labels:
+    # targets onehot (1 - a) + a / n_classes.
+    def target(z, y):
+        onehot = tf.one_hot(_sparse_labels(y), tf.shape(z)[1], dtype=z.dtype)
+        return onehot * (1.0 - amount) + amount / _width(z)
+
+    return Loss("softmax",
+                lambda z, y: tf.nn.softmax_cross_entropy_with_logits(labels=target(z, y),
+                                                                     logits=z),
+                lambda z, y: tf.nn.softmax(z) - target(z, y))
+
+
+# Label smoothing of the classifiers' losses, by loss: amount (a tensor) -> Loss.
+SMOOTHED: dict[str, Callable] = {
+    "binary_crossentropy": _smoothed_sigmoid,
+    "sparse_categorical_crossentropy": _smoothed_softmax,
+}
+
+
 OUTPUT_ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
     # name: (TensorFlow, NumPy float64)
     "sigmoid": (tf.sigmoid, lambda z: expit(z, out=z)),  # NumPy: may overwrite z

@@ -70,6 +70,8 @@ class TrainSpec:
     optimizer: str = _mark("value", keep=True)
     clipnorm: float | None = _mark("on_off")
     clipvalue: float | None = _mark("on_off")
+    # Defaults: descriptions saved before these fields existed load as without them.
+    label_smoothing: float = _mark("on_off", default=0.0)
 
     def _marked(self):
         for spec in (self.network, self):

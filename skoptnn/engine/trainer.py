@@ -22,6 +22,7 @@ from .monitors import FitState
 from .optimizers import OptimizerState, initial_state
 from .pruning import PruningSchedule, best_so_far, validation_scores
 from .runtime import tf
+from .schedules import SCHEDULES
 from .spec import TrainSpec
 
 
@@ -70,7 +71,9 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         monitor_gradients: bool = False, start: Params | None = None,
         optimizer_state: OptimizerState | None = None, first_epoch: int = 0,
         start_epoch: int | None = None, pruning: PruningSchedule | None = None,
-        references: tuple[float, float, float, float] | None = None) -> FitResult:
+        references: tuple[float, float, float, float] | None = None,
+        lr_schedule: str = "constant", warmup: float = 0.0,
+        cycle: tuple[int, int] | None = None) -> FitResult:
     """Train a network of ``spec`` from the initial weights ``seed`` gives.
 
     Continued training passes ``start`` and ``optimizer_state`` (NumPy arrays of
@@ -88,6 +91,10 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     ``pruning`` (only with validation data) stops the fit after a rung epoch
     whose best validation score so far is below the rung's threshold; the
     fit then ends as early stopping would, with the weights it keeps.
+
+    ``lr_schedule`` and ``warmup`` (see :mod:`.schedules`) shape the learning
+    rate over ``cycle``, ``(first epoch, length in epochs)`` of the schedule's
+    cycle; by default the cycle is this call's ``epochs``, from ``first_epoch``.
     """
     check_runtime()
     network = spec.network
@@ -109,6 +116,9 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     cfg = Config(
         **{name: np.float32(value) for name, value in spec.fed().items()},
         learning_rate=np.float32(learning_rate),
+        lr_schedule=np.int32(SCHEDULES[lr_schedule].code), warmup=np.float32(warmup),
+        cycle_start=np.int32(cycle[0] if cycle else first_epoch),
+        cycle_epochs=np.int32(cycle[1] if cycle else epochs),
         # 1 / keep_prob in double precision, then float32: TensorFlow's own dropout scale.
         dropout_scale=np.float32(1.0 / (1.0 - network.dropout)),
         batch_size=np.int32(min(batch_size, len(X))),
@@ -122,7 +132,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     key = spec.graph_key(monitor_gradients)
     if first_epoch and early_stopping is not None:
         value, score, value_error, score_error = evaluate(
-            key, start, data.x_val, data.y_val, data.w_val)
+            key, start, data.x_val, data.y_val, data.w_val, spec.label_smoothing)
         start_value, error = (value, value_error) if cfg.monitor == 2 else (score, score_error)
         if np.isfinite(start_value):
             signed = float(cfg.sign) * start_value

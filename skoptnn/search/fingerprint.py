@@ -17,6 +17,9 @@ _IGNORED_PARAMS = frozenset({"verbose", "n_jobs", "pre_dispatch", "memory"})
 # The search's own settings that can change a trial's score or the points asked for.
 _SETTINGS = ("cv", "scoring", "refit", "optimizer_kwargs", "n_points", "error_score",
              "return_train_score", "random_state")
+# Estimator parameters added after checkpoints were first written, by their
+# described default: a checkpoint without one searched as with the default.
+_ADDED_PARAMS = {"label_smoothing": 0.0, "lr_schedule": "constant", "lr_warmup": 0.0}
 # Entries compared item by item, and what one item is called in a message.
 _ITEMISED = {"estimator": "estimator parameter", "search_space": "search-space dimension",
              "fit_params": "fit parameter"}
@@ -143,12 +146,20 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             continue
         if key in _ITEMISED and isinstance(before, dict) and isinstance(now, dict):
             for name in sorted(set(before) | set(now)):
-                if before.get(name) != now.get(name):
+                if before.get(name) != now.get(name) and not _added_at_default(
+                        key, name, before, now):
                     found.append(_difference(f"{_ITEMISED[key]} {name}", before.get(name),
                                              now.get(name), data=key in _DATA))
         else:
             found.append(_difference(key, before, now, data=key in _DATA))
     return found
+
+
+def _added_at_default(key: str, name: str, before: dict, now: dict) -> bool:
+    """Whether ``name`` is an estimator parameter the old checkpoint predates, at its
+    default now (nested estimators' parameters too, ``step__name``)."""
+    added = _ADDED_PARAMS.get(name.rsplit("__", 1)[-1])
+    return key == "estimator" and name not in before and now.get(name) == added
 
 
 def _difference(what: str, before: Any, now: Any, data: bool) -> str:
