@@ -156,3 +156,106 @@ def test_a_tampered_skops_file_is_refused_without_running_its_code(tmp_path, dat
     (tmp_path / "junk.skops").write_text("not a zip file")
     assert main(["predict", str(tmp_path / "junk.skops"), str(data_csv)]) == 2
     assert "is not a model saved by 'skoptnn tune'" in cli_error(capsys)
+
+
+# -- the preprocessing -------------------------------------------------------------
+def test_tune_target_encodes_a_many_level_text_column(tmp_path, capsys):
+    import joblib
+
+    rng = np.random.default_rng(0)
+    n = 160
+    # 40 cities (more than MAX_ONE_HOT_LEVELS = 8): target encoded; 3 sizes, some
+    # blank: imputed and one-hot encoded.
+    city = rng.choice([f"city{i:02d}" for i in range(40)], size=n)
+    size = rng.choice(["S", "M", "L"], size=n).astype(object)
+    size[::11] = None
+    x = rng.normal(size=n) * 1000 + 50
+    x[:2] = [1e9, -1e9]  # outliers the scaler squashes
+    first = np.isin(city, [f"city{i:02d}" for i in range(20)])
+    y = np.where(first | (x > 1000), "yes", "no")  # yes in the first 20 cities
+    frame = pd.DataFrame({"x": x, "city": city, "size": size, "y": y})
+    path, out = tmp_path / "d.csv", tmp_path / "out"
+    frame.to_csv(path, index=False)
+    assert main(["tune", str(path), "--target", "y", "--n-iter", "1", *TINY,
+                 "--output", str(out)]) == 0
+    capsys.readouterr()
+
+    model = joblib.load(out / "model.joblib")
+    columns = {name: list(cols) for name, _, cols in model[0].transformers_}
+    assert columns == {"numeric": ["x"], "categorical": ["size"], "many_levels": ["city"],
+                       "boolean": []}
+    encoded = model[0].transform(frame.drop(columns="y"))
+    # x, 3 one-hot sizes, one target-encoded number for a binary target.
+    assert encoded.shape == (n, 5)
+    assert np.abs(encoded[:, [0, 4]]).max() < 3.0  # both scaled and clipped
+    assert sorted(np.unique(encoded[:, 1:4])) == [0.0, 1.0]
+    # The first 20 cities always say yes, the others rarely: encoded higher.
+    assert encoded[first, 4].min() > encoded[~first, 4].mean()
+
+    # Both model files predict, an unseen city too.
+    new = frame.drop(columns="y").head(4).assign(city=["city00", "nowhere", "city39", None])
+    new.to_csv(tmp_path / "new.csv", index=False)
+    for model_file in ("model.skops", "model.joblib"):
+        preds = tmp_path / f"{model_file}.csv"
+        assert main(["predict", str(out / model_file), str(tmp_path / "new.csv"),
+                     "--output", str(preds)]) == 0
+        assert len(pd.read_csv(preds)) == 4
+    capsys.readouterr()
+
+
+def test_pipeline_encodes_pandas_category_columns_by_their_number_of_levels():
+    from sklearn.preprocessing import OneHotEncoder, TargetEncoder
+
+    from skoptnn.cli.pipeline import MAX_ONE_HOT_LEVELS, make_pipeline
+
+    rng = np.random.default_rng(1)
+    n = 150
+    frame = pd.DataFrame({
+        "a": rng.normal(size=n),
+        # Exactly MAX_ONE_HOT_LEVELS levels: still one-hot; one more: target encoded.
+        "few": pd.Categorical(rng.integers(0, 8, size=n)),
+        "many": pd.Categorical([f"k{i}" for i in rng.integers(0, 9, size=n)]),
+    })
+    frame.loc[[3, 4], "many"] = np.nan  # missing: a level of its own to TargetEncoder
+    assert MAX_ONE_HOT_LEVELS == 8
+    assert frame["few"].nunique() == 8 and frame["many"].nunique() == 9
+
+    # Three classes: one target-encoded column per class.
+    y = rng.choice(["p", "q", "r"], size=n)
+    pipe = make_pipeline(frame, "classification", random_state=0, epochs=2).fit(frame, y)
+    columns = {name: list(cols) for name, _, cols in pipe[0].transformers_}
+    assert columns["categorical"] == ["few"] and columns["many_levels"] == ["many"]
+    assert isinstance(pipe[0].named_transformers_["categorical"][-1], OneHotEncoder)
+    assert isinstance(pipe[0].named_transformers_["many_levels"][0], TargetEncoder)
+    assert pipe[0].transform(frame).shape == (n, 1 + 8 + 3)
+    assert pipe.predict(frame).shape == (n,)
+
+    # A regression target of a few whole numbers is still a quantity: one column.
+    y_reg = rng.integers(0, 4, size=n).astype(float)
+    pipe = make_pipeline(frame, "regression", random_state=0, epochs=2).fit(frame, y_reg)
+    assert pipe[0].named_transformers_["many_levels"][0].target_type_ == "continuous"
+    assert pipe[0].transform(frame).shape == (n, 1 + 8 + 1)
+
+    # TargetEncoder takes one target: with several (multilabel), one-hot encoding.
+    Y = np.c_[frame["a"] > 0, frame["a"] > 1].astype(int)
+    pipe = make_pipeline(frame, "classification", random_state=0, epochs=2, y=Y).fit(frame, Y)
+    columns = {name: list(cols) for name, _, cols in pipe[0].transformers_}
+    assert columns["categorical"] == ["few", "many"] and columns["many_levels"] == []
+    assert pipe[0].transform(frame).shape == (n, 1 + 8 + 9)
+
+
+def test_the_target_encoders_folds_follow_random_state():
+    from skoptnn.cli.pipeline import make_pipeline
+
+    rng = np.random.default_rng(2)
+    n = 80
+    frame = pd.DataFrame({"k": [f"v{i}" for i in rng.integers(0, 20, size=n)]})
+    y = rng.integers(0, 2, size=n)
+
+    def encoded(seed):
+        return make_pipeline(frame, "classification", seed, 2)[0].fit_transform(frame, y)
+
+    # Cross-fitted: each row's training encoding comes from the other folds, which
+    # the seed picks; the same seed gives the same encoding.
+    np.testing.assert_array_equal(encoded(0), encoded(0))
+    assert not np.array_equal(encoded(0), encoded(1))
