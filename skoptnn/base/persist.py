@@ -16,6 +16,11 @@ _TRUSTED = (
     # scikit-learn 1.6's fitted ColumnTransformer keeps its remainder columns in
     # this list subclass (a plain list from 1.7 on); `skoptnn tune` has one.
     "sklearn.compose._column_transformer._RemainderColsList",
+    # `skoptnn tune`'s preprocessing: the scaler, and the seeded folds its
+    # TargetEncoder cross-fits with (plain settings, no code).
+    "skoptnn.preprocessing.SmoothClipScaler",
+    "sklearn.model_selection._split.KFold",
+    "sklearn.model_selection._split.StratifiedKFold",
 )
 
 
@@ -25,11 +30,13 @@ def trusted_types() -> list[str]:
     Returns
     -------
     types : list of str
-        The fully qualified names of skoptnn's estimators, and two data types
-        that ``skoptnn tune``'s preprocessing holds and skops loads as plain
-        data but does not trust by default: ``numpy.dtype`` (a fitted
-        ``SimpleImputer``) and, on scikit-learn 1.6, a ``ColumnTransformer``'s
-        list of remainder columns.
+        The fully qualified names of skoptnn's estimators and of
+        :class:`~skoptnn.SmoothClipScaler`, and the types that ``skoptnn
+        tune``'s preprocessing holds and skops loads as plain data but does
+        not trust by default: ``numpy.dtype`` (a fitted ``SimpleImputer``),
+        on scikit-learn 1.6 a ``ColumnTransformer``'s list of remainder
+        columns, and the ``KFold``/``StratifiedKFold`` splitters its
+        ``TargetEncoder`` cross-fits with.
 
     Examples
     --------
