@@ -61,9 +61,11 @@ Contenders (``--contenders`` picks a subset)
                      n_layers=2, units=64, activation="relu", dropout=0,
                      l1=0, l2=3 (classifier) / 10 (regressor), optimizer
                      "adam", learning_rate=None, epochs=100, batch_size=32,
-                     early_stopping=False (and lr_schedule="constant",
-                     lr_warmup=0, label_smoothing=0 where the estimator has
-                     them). Its results stay valid when the defaults change.
+                     early_stopping=False, and the parameters added since at
+                     the values that train as before (lr_schedule="constant",
+                     lr_warmup=0, label_smoothing=0, numeric_embedding="none")
+                     where the estimator has them. Its results stay valid
+                     when the defaults change.
     ``skoptnn-es``   the current defaults with early_stopping=True.
     ``mlp``          scikit-learn's MLPClassifier / MLPRegressor defaults
                      with early_stopping=True (as the issue's table: 10%
@@ -88,7 +90,9 @@ folds, seed, repeat, fold), to ``--results`` (default
 ``benchmarks/accuracy_results.jsonl``); a fit already there is not run again,
 so an interrupted run resumes. The configuration is a hash of the
 contender's parameters and the scaler, so a changed default gives new fits
-rather than mixing two settings. ``--report`` only reads that file and prints
+rather than mixing two settings; a parameter added to skoptnn later, at the
+value that trains as before (``NEW_PARAM_NO_OPS``), leaves the id as it was.
+``--report`` only reads that file and prints
 the tables (``--markdown FILE`` writes them too): each contender's mean score
 +- standard error per table; each contender's mean rank over the tables that
 every reported contender has finished (rank per table on the mean score,
@@ -164,8 +168,14 @@ OLD_DEFAULTS = dict(n_layers=2, units=64, activation="relu", dropout=0.0, l1=0.0
                     optimizer="adam", learning_rate=None, epochs=100, batch_size=32,
                     early_stopping=False)
 OLD_L2 = {"classification": 3.0, "regression": 10.0}
-# Parameters added since, at the values that train as before; set where they exist.
-OLD_NO_OPS = dict(lr_schedule="constant", lr_warmup=0.0, label_smoothing=0.0)
+# Parameters added to the estimators since that run, at the values that train as before:
+# skoptnn-old sets them where they exist, and a parameter at such a value leaves a
+# contender's configuration id as it was (its results stay valid). Any other value, or a
+# new parameter missing here, gives a new id and new fits.
+NEW_PARAM_NO_OPS = dict(lr_schedule="constant", lr_warmup=0.0, label_smoothing=0.0,
+                        numeric_embedding="none")
+# New parameters that do nothing while another one is at the value given.
+INERT_WHEN = {"embedding_scale": ("numeric_embedding", "none")}
 REALMLP_KWARGS = dict(device="cpu", verbosity=0)
 
 # CSV tables: file -> (name, target column (None: the last), has a header, task, description)
@@ -326,7 +336,7 @@ def skoptnn_estimator(contender: str, task: str, seed: int | None):
     if contender == "skoptnn-es":
         return cls(early_stopping=True, random_state=seed)
     own = cls().get_params()
-    no_ops = {k: v for k, v in OLD_NO_OPS.items() if k in own}
+    no_ops = {k: v for k, v in NEW_PARAM_NO_OPS.items() if k in own}
     return cls(**OLD_DEFAULTS, l2=OLD_L2[task], **no_ops, random_state=seed)
 
 
@@ -375,10 +385,13 @@ def contender_params(contender: str, task: str) -> dict[str, Any]:
                                                else "Regressor"), **REALMLP_KWARGS,
                 "numeric_nan": "training median"}
     if contender == "skoptnn-old":  # fixed on purpose: new parameters leave it valid
-        return {**OLD_DEFAULTS, "l2": OLD_L2[task], "no_ops": OLD_NO_OPS}
+        return {**OLD_DEFAULTS, "l2": OLD_L2[task]}
     model = estimator(contender, task, None)
-    params = {k: _jsonable(v) for k, v in model.get_params(deep=False).items()
-              if k not in ("random_state", "categorical_features")}
+    every = model.get_params(deep=False)
+    params = {k: _jsonable(v) for k, v in every.items()
+              if k not in ("random_state", "categorical_features")
+              and not (k in NEW_PARAM_NO_OPS and v == NEW_PARAM_NO_OPS[k])
+              and not (k in INERT_WHEN and every.get(INERT_WHEN[k][0]) == INERT_WHEN[k][1])}
     return {"estimator": type(model).__name__, **params}
 
 
