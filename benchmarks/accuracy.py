@@ -724,40 +724,47 @@ def report(args, tables: list[str], contenders: list[str]) -> str:
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
 
+    def rank_table(who: list[str], over: list[str]) -> list[str]:
+        ranks = {t: pd.Series({c: stats[(t, c)][0] for c in who}).rank(
+            ascending=False, method="average") for t in over}
+        rows = ["| contender | mean rank | wins | mean fit time (s) | fit time / realmlp |",
+                "|---|---|---|---|---|"]
+        for c in sorted(who, key=lambda c: float(np.mean([ranks[t][c] for t in over]))):
+            wins = sum(ranks[t][c] == ranks[t].min() for t in over)
+            ratios = [times[(t, c)] / times[(t, "realmlp")] for t in over
+                      if (t, "realmlp") in times]
+            relative = f"{math.exp(np.mean(np.log(ratios))):.3g}x" if ratios else "-"
+            rows.append(f"| {c} | {np.mean([ranks[t][c] for t in over]):.2f} | {wins} | "
+                        f"{np.mean([times[(t, c)] for t in over]):.2f} | {relative} |")
+        return rows
+
     complete = [t for t in tables if all((t, c) in stats for c in present)]
-    ranks = {}
-    for name in complete:
-        series = pd.Series({c: stats[(name, c)][0] for c in present})
-        ranks[name] = series.rank(ascending=False, method="average")
     lines += ["## Rank and fit time", ""]
-    lines.append(f"Mean rank over the {len(complete)} table(s) that every contender above "
-                 "has results on (1 = best mean score; ties share the average rank). Mean fit "
-                 "time: seconds per fit, averaged over those tables' means. Relative to "
-                 "realmlp: geometric mean over tables of (mean fit time / realmlp's).")
-    lines += ["", "| contender | mean rank | wins | mean fit time (s) | fit time / realmlp |",
-              "|---|---|---|---|---|"]
-    for c in sorted(present, key=lambda c: (float(np.mean([ranks[t][c] for t in complete]))
-                                            if complete else 0.0)):
-        mean_rank = f"{np.mean([ranks[t][c] for t in complete]):.2f}" if complete else "-"
-        wins = sum(ranks[t][c] == ranks[t].min() for t in complete)
-        fit = f"{np.mean([times[(t, c)] for t in complete]):.2f}" if complete else "-"
-        ratios = [times[(t, c)] / times[(t, "realmlp")] for t in tables
-                  if (t, c) in times and (t, "realmlp") in times]
-        relative = f"{math.exp(np.mean(np.log(ratios))):.3g}x" if ratios else "-"
-        lines.append(f"| {c} | {mean_rank} | {wins} | {fit} | {relative} |")
-    lines.append("")
+    lines.append(f"Mean rank over the {len(complete)} table(s) that every contender has "
+                 "results on (1 = best mean score; ties share the average rank); wins: "
+                 "tables ranked first. Mean fit time: seconds per fit, the mean over those "
+                 "tables of each table's mean. Relative to realmlp: geometric mean over "
+                 "those tables of (mean fit time / realmlp's).")
+    lines += ["", *(rank_table(present, complete) if complete else ["No such table yet."]), ""]
+    everywhere = [c for c in present if all((t, c) in stats for t in tables)]
+    if len(complete) < len(tables) and len(everywhere) > 1:
+        lines.append(f"The same over all {len(tables)} tables, for the contenders that have "
+                     f"finished every one ({', '.join(everywhere)}):")
+        lines += ["", *rank_table(everywhere, tables), ""]
 
     for variant in [c for c in present if c in SKOPTNN]:
+        peers = [variant, *(c for c in present if c not in SKOPTNN)]
         lines += [f"## {variant} against the best contender", ""]
-        lines.append(f"Within one standard error: the best mean score minus {variant}'s is at "
-                     "most the best contender's standard error.")
+        lines.append(f"Best contender: the best mean score among {', '.join(peers)} (the other "
+                     f"skoptnn variants left out). Within one standard error: the best mean "
+                     f"score minus {variant}'s is at most the best contender's standard error.")
         lines += ["", f"| table | best contender | best score | {variant} | difference | "
                   "within 1 SE |", "|---|---|---|---|---|---|"]
         within = 0
         for name in tables:
             if (name, variant) not in stats:
                 continue
-            best_c = max((c for c in present if (name, c) in stats),
+            best_c = max((c for c in peers if (name, c) in stats),
                          key=lambda c: stats[(name, c)][0])
             bm, bse = stats[(name, best_c)]
             m, _ = stats[(name, variant)]
