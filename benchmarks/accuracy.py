@@ -87,7 +87,8 @@ with a note.
 
 Results are appended, one JSON line per (table, contender, configuration,
 folds, seed, repeat, fold), to ``--results`` (default
-``benchmarks/accuracy_results.jsonl``); a fit already there is not run again,
+``benchmarks/accuracy_results.jsonl.gz``, gzip-compressed because its name ends
+in .gz; each append adds a gzip member); a fit already there is not run again,
 so an interrupted run resumes. The configuration is a hash of the
 contender's parameters and the scaler, so a changed default gives new fits
 rather than mixing two settings; a parameter added to skoptnn later, at the
@@ -112,6 +113,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gzip
 import hashlib
 import json
 import math
@@ -154,7 +156,7 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = REPO.parent / "shared" / "data"
-DEFAULT_RESULTS = REPO / "benchmarks" / "accuracy_results.jsonl"
+DEFAULT_RESULTS = REPO / "benchmarks" / "accuracy_results.jsonl.gz"
 DEFAULT_REALMLP_PYTHON = REPO.parent / "venv-bench" / "bin" / "python"
 RESULT_PREFIX = "@@RESULT "  # the worker's result lines on its standard output
 
@@ -517,10 +519,26 @@ def importlib_version(name: str, module=None) -> str:
 KEY = ("table", "contender", "config", "folds", "seed", "repeat", "fold")
 
 
+def _open(path: Path, mode: str):
+    """The results file; gzip-compressed when its name ends in .gz (appends add members)."""
+    return gzip.open(path, mode + "t") if path.suffix == ".gz" else path.open(mode)
+
+
 def read_results(path: Path) -> list[dict[str, Any]]:
     records = []
     if path.exists():
-        for line in path.read_text().splitlines():
+        with _open(path, "r") as file:
+            try:
+                text = file.read()
+            except (EOFError, gzip.BadGzipFile):  # an append cut short: read what is whole
+                text = ""
+                with _open(path, "r") as again:
+                    try:
+                        for line in again:
+                            text += line
+                    except (EOFError, gzip.BadGzipFile):
+                        pass
+        for line in text.splitlines():
             try:
                 record = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by an interruption
@@ -532,7 +550,7 @@ def read_results(path: Path) -> list[dict[str, Any]]:
 
 def append(path: Path, record: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as file:
+    with _open(path, "a") as file:
         file.write(json.dumps(record) + "\n")
 
 
@@ -688,8 +706,9 @@ def report(args, tables: list[str], contenders: list[str]) -> str:
     lines = ["# Accuracy across tables (issue #24)", ""]
     lines.append("Made by `python benchmarks/accuracy.py --report` from "
                  f"`{Path(args.results).name}` ({now()[:10]}). Protocol: {args.repeats} x "
-                 f"{args.folds}-fold CV (stratified for classification; RealMLP-TD: the "
-                 f"first {args.realmlp_repeats} of the repeats), seed {args.seed}, shared scaler "
+                 f"{args.folds}-fold CV (stratified for classification; RealMLP-TD: "
+                 f"{args.realmlp_repeats} x {args.folds}, the first folds), seed {args.seed}, "
+                 "shared scaler "
                  f"`{args.scaler}`; every contender at its defaults (see the script's "
                  "docstring). Cells: mean over folds ± standard error (std / sqrt(n)); "
                  "accuracy for classification, R^2 for regression; best per table in bold. "
