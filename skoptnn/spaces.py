@@ -65,7 +65,19 @@ def _preset_dimensions() -> dict[str, Dimension]:
         # Clipping is for learning rates large enough to diverge, outside the
         # default space's range; each clipped step also costs more.
         "clipnorm": Real(0.1, 10.0, prior="log-uniform"),
+        # The techniques beyond the guide. Not in the default spaces: the embedding
+        # and label smoothing each double the graphs a search compiles, and a
+        # schedule over ``epochs`` barely moves the rate of a fit that stops early.
+        "lr_schedule": Categorical(["constant", "cosine", "coslog"]),
+        "lr_warmup": Real(0.0, 0.2),
+        "label_smoothing": Real(0.0, 0.2),
+        "numeric_embedding": Categorical(["none", "periodic"]),
+        "embedding_scale": Real(0.01, 1.0, prior="log-uniform"),
     }
+
+
+# Preset dimensions of parameters only the classifier takes.
+_CLASSIFIER_ONLY = frozenset({"label_smoothing"})
 
 
 def _regressor_dimensions() -> dict[str, Dimension]:
@@ -104,6 +116,7 @@ def _build(
     include: Iterable[str] | None,
     exclude: Iterable[str] | None,
     overrides: Mapping[str, Any],
+    regressor: bool = False,
 ) -> dict[str, Dimension]:
     if isinstance(include, str) or isinstance(exclude, str):
         raise TypeError("include and exclude take a list of names, not a string.")
@@ -117,7 +130,8 @@ def _build(
     # known names, so that code written when the default spaces searched them runs on:
     # excluding one changes nothing, including one adds the preset's dimension.
     optional = {name: dim for name, dim in _preset_dimensions().items()
-                if name not in defaults and name not in extra}
+                if name not in defaults and name not in extra
+                and not (regressor and name in _CLASSIFIER_ONLY)}
     known = set(defaults) | set(extra) | set(optional)
     for label, names in (("include", include), ("exclude", exclude)):
         unknown = sorted(set(names or ()) - known)
@@ -170,7 +184,9 @@ def classifier_space(
     :data:`PRESETS` that tune one aspect at a time search the guide's full
     choices: eight activations, every optimizer but Adadelta, learning rates
     from 1e-4 to 0.1, seven initializers, batches from 16, depth to 10, and
-    ``clipnorm`` from 0.1 to 10.
+    ``clipnorm`` from 0.1 to 10; the "techniques" preset searches the
+    learning-rate schedule and its warm-up, label smoothing and the periodic
+    numeric embedding with its scale, which ``include`` can also add here.
 
     ``kernel_initializer`` and ``clipnorm``, which earlier versions searched
     by default, are still known names: ``exclude=["clipnorm"]`` changes
@@ -262,7 +278,7 @@ def regressor_space(
     >>> "loss" in space, "units" in space
     (False, True)
     """
-    return _build(_regressor_dimensions(), prefix, include, exclude, overrides)
+    return _build(_regressor_dimensions(), prefix, include, exclude, overrides, regressor=True)
 
 
 #: Named subsets of :func:`classifier_space`, one per step of the classic
@@ -278,6 +294,8 @@ PRESETS: dict[str, tuple[str, ...] | None] = {
     "units": ("units",),
     "layers": ("n_layers",),
     "clipping": ("clipnorm",),
+    "techniques": ("lr_schedule", "lr_warmup", "label_smoothing", "numeric_embedding",
+                   "embedding_scale"),
     "all": None,
 }
 
@@ -296,8 +314,9 @@ def preset_space(
     ----------
     name : str
         A key of :data:`PRESETS`: "optimizer", "learning_rate", "batch_size",
-        "initializer", "activation", "dropout", "units", "layers", "clipping"
-        or "all".
+        "initializer", "activation", "dropout", "units", "layers", "clipping",
+        "techniques" (``lr_schedule``, ``lr_warmup``, ``label_smoothing``
+        (classifier), ``numeric_embedding``, ``embedding_scale``) or "all".
     prefix : str, default=""
         Prepended to every key, as in :func:`classifier_space`.
     space : callable, default=classifier_space
@@ -337,6 +356,8 @@ def preset_space(
     if "include" in overrides:
         raise TypeError("preset_space takes no include: the preset names the dimensions.")
     include = PRESETS[name]
+    if include is not None and space is regressor_space:
+        include = tuple(n for n in include if n not in _CLASSIFIER_ONLY)
     if include is not None:
         # The guide's full choice for each tuned aspect, unless overridden.
         wide = {k: v for k, v in _preset_dimensions().items() if k in include}

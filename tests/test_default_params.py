@@ -20,6 +20,8 @@ DEFAULTS = {
     "hidden_layer_sizes": (None, None),
     "activation": ("relu", "relu"),
     "batch_norm": (False, False),
+    "numeric_embedding": ("none", "none"),
+    "embedding_scale": (0.1, 0.1),
     "kernel_initializer": ("auto", "auto"),
     "dropout": (0.0, 0.0),
     "l1": (0.0, 0.0),

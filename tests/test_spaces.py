@@ -173,3 +173,35 @@ def test_preset_space_exclude_and_bad_arguments():
         preset_space("units", space="regressor")
     with pytest.raises(TypeError, match="takes no include"):
         preset_space("units", include=["units"])
+
+
+def test_techniques_preset_searches_the_techniques_beyond_the_guide():
+    space = preset_space("techniques")
+    assert set(space) == {"lr_schedule", "lr_warmup", "label_smoothing", "numeric_embedding",
+                          "embedding_scale"}
+    assert space["numeric_embedding"].categories == ("none", "periodic")
+    # The regressor takes no label_smoothing: its preset and space leave it out.
+    regression = preset_space("techniques", space=regressor_space)
+    assert "label_smoothing" not in regression and "numeric_embedding" in regression
+    with pytest.raises(ValueError, match="label_smoothing"):
+        regressor_space(include=["units", "label_smoothing"])
+    # Known to the classifier's space, added by name.
+    assert set(classifier_space(include=["units", "numeric_embedding"])) == {
+        "units", "numeric_embedding"}
+    # The default spaces stay without them.
+    assert not set(space) & set(classifier_space())
+
+
+def test_a_techniques_candidate_fits():
+    """Every value of the preset's dimensions is a valid parameter value."""
+    from sklearn.datasets import make_classification
+    from skopt import BayesSearchCV
+
+    from skoptnn import OptimizedMLPClassifier
+
+    X, y = make_classification(n_samples=80, n_features=4, random_state=0)
+    search = BayesSearchCV(OptimizedMLPClassifier(epochs=2, units=4, random_state=0),
+                           preset_space("techniques"), n_iter=3, cv=2, random_state=0,
+                           error_score="raise")
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 3

@@ -46,6 +46,8 @@ def train_spec(est, n_features: int, n_samples: float) -> TrainSpec:
         n_outputs=n_outputs,
         output_activation=output_activation,
         kernel_initializer=est.kernel_initializer,
+        numeric_embedding=est.numeric_embedding,
+        embedding_scale=float(est.embedding_scale),
     )
     return TrainSpec(
         network=network,

@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..engine.activations import ACTIVATIONS
 from ..engine.cache import check_runtime
+from ..engine.embedding import NUMERIC_EMBEDDINGS
 from ..engine.gradients import GradientWarning, diagnose, norm_tables
 from ..engine.layout import INITIALIZERS
 from ..engine.network import FittedNetwork, ModelView
@@ -66,6 +67,8 @@ class _MLPMixin:
         "activation": [StrOptions(set(ACTIVATIONS))],
         "batch_norm": ["boolean"],
         "kernel_initializer": [StrOptions(set(INITIALIZERS))],
+        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS))],
+        "embedding_scale": [Interval(Real, 0, None, closed="neither")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],

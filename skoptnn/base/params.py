@@ -69,6 +69,18 @@ _SHARED = (
         Add batch normalization between each hidden Dense layer and its
         activation.
     """),
+    Param("numeric_embedding", "none", choices("none", "periodic"), """
+        How each feature enters the network. "periodic" (Gorishniy et al.,
+        NeurIPS 2022, "PLR") maps feature ``x`` to ``relu(W [cos(2 pi f x),
+        sin(2 pi f x)] + b)`` with 8 learned frequencies ``f`` and a linear
+        layer of 8 units per feature, trained with the rest; the first hidden
+        layer sees 8 inputs per feature. Scale the features first (as for any
+        MLP; ``SmoothClipScaler`` suits it).
+    """),
+    Param("embedding_scale", 0.1, "float > 0", """
+        Standard deviation of the periodic embedding's starting frequencies:
+        larger values let the network resolve finer detail of each feature.
+    """),
     Param("kernel_initializer", "auto", "str", """
         Weight initialization: "auto" picks He (normal) for the ReLU family,
         LeCun (normal) for selu and Glorot (uniform) for tanh, sigmoid and the

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from . import embedding
 from .activations import Activation
 from .layout import DENSE, DROPOUT_SEED_OFFSET, Layout, Params
 from .runtime import tf
@@ -165,15 +166,18 @@ def forward(net: Net, params: Params, x, rates: Rates, training: bool):
     """
     layout = net.layout
     hidden, stats, output = layout.split(params)
-    h, caches, new_stats = x, [], []
+    front = layout.front(params)
+    h, caches, new_stats, embedded = x, [], [], None
+    if layout.embedding:
+        h, embedded = embedding.forward(front, x)
     for b in range(layout.n_blocks):
         block = _stack_forward if layout.is_stack(b) else _dense_forward
         h, cache, s = block(net, hidden[b], stats[b], h, b, rates, training)
         caches.append(cache)
         new_stats.append(s)
-    caches.append({"h": h})
+    caches.append({"h": h, "embedding": embedded})
     z = tf.matmul(h, output["kernel"]) + output["bias"]
-    return z, caches, layout.join(hidden, new_stats, output).moving
+    return z, caches, layout.join(hidden, new_stats, output, front).moving
 
 
 def backward(net: Net, params: Params, caches: list, dz, rates: Rates) -> tuple:
@@ -184,16 +188,20 @@ def backward(net: Net, params: Params, caches: list, dz, rates: Rates) -> tuple:
         "kernel": tf.matmul(caches[-1]["h"], dz, transpose_a=True),
         "bias": tf.reduce_sum(dz, axis=0),
     }
-    g = tf.matmul(dz, output["kernel"], transpose_b=True) if layout.n_blocks else None
+    # The input's gradient is needed below a hidden layer, or for an embedding.
+    needs_input = layout.n_blocks or layout.embedding
+    g = tf.matmul(dz, output["kernel"], transpose_b=True) if needs_input else None
     hidden_grads = [None] * layout.n_blocks
     for b in reversed(range(layout.n_blocks)):
         if layout.is_stack(b):
             hidden_grads[b], g = _stack_backward(net, hidden[b], caches[b], g, rates)
         else:
             hidden_grads[b], g = _dense_backward(
-                net, hidden[b], caches[b], g, rates, input_grad=b > 0
+                net, hidden[b], caches[b], g, rates, input_grad=b > 0 or layout.embedding
             )
-    return layout.join_trainable(hidden_grads, {n: out_grads[n] for n in DENSE})
+    front_grads = (embedding.backward(layout.front(params), caches[-1]["embedding"], g)
+                   if layout.embedding else None)
+    return layout.join_trainable(hidden_grads, {n: out_grads[n] for n in DENSE}, front_grads)
 
 
 def add_penalty(layout: Layout, params: Params, grads: tuple, l1, l2) -> tuple:

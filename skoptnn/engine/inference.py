@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import embedding
 from .activations import ACTIVATIONS
 from .graph import BN_EPSILON
-from .layout import Params, layers
+from .layout import Layout, Params, layers
 from .losses import numpy_output
 from .spec import NetworkSpec
 
@@ -48,8 +49,11 @@ def predict(spec: NetworkSpec, params: Params, X: np.ndarray, dtype=np.float64,
         dense = dense_layers(spec, params, dtype)
     activation = ACTIVATIONS[spec.activation].numpy
     *hidden, (kernel_out, bias_out) = dense
+    front = Layout.of(spec).front(params)
 
     def outputs(h):
+        if front:
+            h = embedding.numpy_forward(front, h, dtype)
         for kernel, bias in hidden:
             z = h @ kernel
             z += bias

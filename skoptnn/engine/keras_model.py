@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import embedding
 from .graph import BN_EPSILON, BN_MOMENTUM
 from .layout import (
     BN_MOVING,
     BN_TRAINABLE,
     DROPOUT_SEED_OFFSET,
+    Layout,
     Params,
     from_keras_order,
     from_layers,
@@ -41,6 +43,9 @@ def build_network(spec: NetworkSpec, seed: int) -> keras.Model:
     regularizer = keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if spec.l1 or spec.l2 else None
     inputs = keras.Input(shape=(spec.n_features,), name="features")
     x = inputs
+    if spec.numeric_embedding != "none":
+        x = embedding.PeriodicEmbedding(scale=spec.embedding_scale, seed=seed,
+                                        name="embedding")(x)
     n_hidden = len(spec.hidden_layer_sizes)
     for i, units in enumerate(spec.hidden_layer_sizes):
         x = keras.layers.Dense(
@@ -74,6 +79,9 @@ def _dense_name(spec: NetworkSpec, index: int) -> str:
 def assign_params(model: keras.Model, spec: NetworkSpec, params: Params, seed: int,
                   step: int) -> None:
     """Put ``params`` into ``model``'s layers; dropout streams continue at ``step``."""
+    for variable, value in zip(_embedding_variables(model, spec),
+                               Layout.of(spec).front(params).values(), strict=True):
+        variable.assign(value)
     for i, layer in enumerate(layers(spec, params)):
         dense = model.get_layer(_dense_name(spec, i))
         dense.kernel.assign(layer["kernel"])
@@ -98,7 +106,18 @@ def read_params(model: keras.Model, spec: NetworkSpec) -> Params:
             bn = model.get_layer(f"batch_norm_{i + 1}")
             layer.update({name: _float32(getattr(bn, name)) for name in BN_TRAINABLE + BN_MOVING})
         per_layer.append(layer)
-    return from_layers(spec, per_layer)
+    variables = _embedding_variables(model, spec)
+    front = ({name: _float32(v) for name, v in zip(embedding.NAMES, variables, strict=True)}
+             if variables else None)
+    return from_layers(spec, per_layer, front)
+
+
+def _embedding_variables(model: keras.Model, spec: NetworkSpec) -> list:
+    """The embedding layer's variables, in :data:`embedding.NAMES` order ([] without one)."""
+    if spec.numeric_embedding == "none":
+        return []
+    layer = model.get_layer("embedding")
+    return [layer.frequencies, layer.kernel, layer.bias]
 
 
 def _float32(variable) -> np.ndarray:
@@ -107,7 +126,7 @@ def _float32(variable) -> np.ndarray:
 
 def _keras_variables(model: keras.Model, spec: NetworkSpec) -> list:
     """The trainable variables in the order of :func:`skoptnn.engine.layout.keras_order`."""
-    out = []
+    out = _embedding_variables(model, spec)
     for i in range(len(spec.hidden_layer_sizes) + 1):
         dense = model.get_layer(_dense_name(spec, i))
         out += [dense.kernel, dense.bias]

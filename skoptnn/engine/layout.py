@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import embedding
 from .activations import ACTIVATIONS
 from .runtime import keras
 from .spec import NetworkSpec
@@ -56,10 +57,22 @@ class Layout:
     n_unrolled: int
     stacked: bool
     batch_norm: bool
+    embedding: bool = False  # a numeric embedding's arrays come first
 
     @classmethod
     def of(cls, spec: NetworkSpec) -> Layout:
-        return cls(*spec.topology(), spec.batch_norm)
+        return cls(*spec.topology(), spec.batch_norm, spec.numeric_embedding != "none")
+
+    @property
+    def n_front(self) -> int:
+        """Trainable arrays before the hidden blocks (the embedding's)."""
+        return len(embedding.NAMES) if self.embedding else 0
+
+    def front(self, params: Params) -> dict:
+        """The embedding's arrays by name ({} without one)."""
+        if not self.embedding:
+            return {}
+        return dict(zip(embedding.NAMES, params.trainable[:self.n_front], strict=True))
 
     @property
     def hidden_names(self) -> tuple[str, ...]:
@@ -79,7 +92,7 @@ class Layout:
 
     def stacked_flags(self) -> list[bool]:
         """For each trainable array: does axis 0 index layers?"""
-        flags = []
+        flags = [False] * self.n_front
         for block in range(self.n_blocks):
             flags += [self.is_stack(block)] * len(self.hidden_names)
         return flags + [False] * len(DENSE)
@@ -87,8 +100,9 @@ class Layout:
     def split(self, params: Params) -> tuple[list[dict], list[dict], dict]:
         """``(hidden trainable dicts, hidden moving dicts, output dict)``, per block."""
         names, moving = self.hidden_names, self.moving_names
+        trainable = params.trainable[self.n_front:]
         hidden = [
-            dict(zip(names, params.trainable[b * len(names):(b + 1) * len(names)], strict=True))
+            dict(zip(names, trainable[b * len(names):(b + 1) * len(names)], strict=True))
             for b in range(self.n_blocks)
         ]
         stats = [
@@ -98,18 +112,22 @@ class Layout:
         output = dict(zip(DENSE, params.trainable[-len(DENSE):], strict=True))
         return hidden, stats, output
 
-    def join(self, hidden: list[dict], stats: list[dict], output: dict) -> Params:
+    def join(self, hidden: list[dict], stats: list[dict], output: dict,
+             front: dict | None = None) -> Params:
         moving = [block[n] for block in stats for n in self.moving_names]
-        return Params(self.join_trainable(hidden, output), tuple(moving))
+        return Params(self.join_trainable(hidden, output, front), tuple(moving))
 
-    def join_trainable(self, hidden: list[dict], output: dict) -> tuple:
+    def join_trainable(self, hidden: list[dict], output: dict,
+                       front: dict | None = None) -> tuple:
+        first = [front[n] for n in embedding.NAMES] if self.embedding else []
         trainable = [block[n] for block in hidden for n in self.hidden_names]
-        return tuple(trainable + [output[n] for n in DENSE])
+        return tuple(first + trainable + [output[n] for n in DENSE])
 
     def kernel_positions(self) -> list[int]:
         """Where the kernels sit among the trainable arrays (hidden blocks, then output)."""
-        per_block = len(self.hidden_names)
-        return [b * per_block for b in range(self.n_blocks)] + [per_block * self.n_blocks]
+        per_block, first = len(self.hidden_names), self.n_front
+        return [first + b * per_block for b in range(self.n_blocks)] + [
+            first + per_block * self.n_blocks]
 
 
 def _unstack(layout: Layout, blocks: list[dict]) -> list[dict]:
@@ -144,35 +162,40 @@ def layers(spec: NetworkSpec, params: Params) -> list[dict]:
     return [*_unstack(layout, blocks), output]
 
 
-def from_layers(spec: NetworkSpec, per_layer: list[dict]) -> Params:
-    """The inverse of :func:`layers`."""
+def from_layers(spec: NetworkSpec, per_layer: list[dict], front: dict | None = None) -> Params:
+    """The inverse of :func:`layers`, given the embedding's arrays (``front``) if it has one."""
     layout = Layout.of(spec)
     *hidden_layers, output = per_layer
     hidden = _restack(layout, hidden_layers, layout.hidden_names)
     stats = _restack(layout, hidden_layers, layout.moving_names) if layout.batch_norm else [
         {} for _ in hidden]
-    return layout.join(hidden, stats, output)
+    return layout.join(hidden, stats, output, front)
 
 
 def keras_order(spec: NetworkSpec, trainable: tuple) -> list:
     """Trainable-shaped arrays (weights, gradients, optimizer slots) in a Keras model's order."""
     layout = Layout.of(spec)
     width = len(layout.hidden_names)
+    first, trainable = list(trainable[:layout.n_front]), trainable[layout.n_front:]
     hidden = [dict(zip(layout.hidden_names, trainable[b * width:(b + 1) * width], strict=True))
               for b in range(layout.n_blocks)]
     output = trainable[-len(DENSE):]
-    return [layer[n] for layer in _unstack(layout, hidden) for n in layout.hidden_names] + list(
-        output)
+    return first + [layer[n] for layer in _unstack(layout, hidden)
+                    for n in layout.hidden_names] + list(output)
 
 
 def from_keras_order(spec: NetworkSpec, values: list) -> tuple:
     """The inverse of :func:`keras_order`."""
     layout = Layout.of(spec)
     names = layout.hidden_names
+    front = dict(zip(embedding.NAMES, values[:layout.n_front], strict=True)) \
+        if layout.embedding else None
+    values = values[layout.n_front:]
     per_layer = [dict(zip(names, values[i:i + len(names)], strict=True))
                  for i in range(0, len(values) - len(DENSE), len(names))]
     hidden = _restack(layout, per_layer, names)
-    return layout.join_trainable(hidden, dict(zip(DENSE, values[-len(DENSE):], strict=True)))
+    return layout.join_trainable(hidden, dict(zip(DENSE, values[-len(DENSE):], strict=True)),
+                                 front)
 
 
 def kernel_initializer(spec: NetworkSpec, index: int) -> str:
@@ -201,7 +224,7 @@ def initial_params(spec: NetworkSpec, seed: int) -> Params:
 
     Biases start at zero; batch norm at gamma 1, beta 0, mean 0, variance 1.
     """
-    sizes = [spec.n_features, *spec.hidden_layer_sizes, spec.n_outputs]
+    sizes = [spec.input_width, *spec.hidden_layer_sizes, spec.n_outputs]
     per_layer = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layer = {
@@ -211,4 +234,6 @@ def initial_params(spec: NetworkSpec, seed: int) -> Params:
         if spec.batch_norm and i < len(spec.hidden_layer_sizes):
             layer.update({n: np.full(fan_out, v, np.float32) for n, v in _BN_INITIAL.items()})
         per_layer.append(layer)
-    return from_layers(spec, per_layer)
+    front = (embedding.initial(spec.n_features, spec.embedding_scale, seed)
+             if spec.numeric_embedding != "none" else None)
+    return from_layers(spec, per_layer, front)

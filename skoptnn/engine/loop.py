@@ -67,7 +67,7 @@ def _network_and_loss(key: GraphKey, label_smoothing=None):
     """The layout, layers, loss, output activation and metric of ``key``'s graph;
     the loss with ``label_smoothing`` (a tensor) if the key smooths labels."""
     n_unrolled, stacked = key.topology
-    layout = Layout(n_unrolled, stacked, key.batch_norm)
+    layout = Layout(n_unrolled, stacked, key.batch_norm, key.numeric_embedding != "none")
     net = Net(layout, ACTIVATIONS[key.activation], key.dropout)
     loss = LOSSES[key.loss]
     if key.label_smoothing:

@@ -12,7 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from . import embedding
 from .activations import ACTIVATIONS
+from .embedding import NUMERIC_EMBEDDINGS
 from .inference import dense_layers, predict
 from .layout import INITIALIZERS, Params, from_layers
 from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
@@ -149,6 +151,7 @@ _NAMES: dict[str, Any] = {
     "activation": ACTIVATIONS, "output_activation": OUTPUT_ACTIVATIONS,
     "kernel_initializer": INITIALIZERS, "loss": LOSSES, "optimizer": OPTIMIZERS,
     "metric": {metric for metric, _ in METRICS},
+    "numeric_embedding": NUMERIC_EMBEDDINGS,
 }
 
 
@@ -181,6 +184,13 @@ def _spec_from_plain(plain: dict) -> TrainSpec:
         raise ValueError(f"Saved network state: loss {values['loss']!r}, output "
                          f"{values['output_activation']!r} and metric {values['metric']!r} "
                          "do not go together.")
+    if not (isinstance(values["embedding_scale"], (int, float))
+            and values["embedding_scale"] > 0):
+        raise ValueError(f"Saved network state: embedding_scale {values['embedding_scale']!r} "
+                         "is not a positive number.")
+    if not 0 <= values["label_smoothing"] < 1:
+        raise ValueError(f"Saved network state: label_smoothing {values['label_smoothing']!r} "
+                         "is not in [0, 1).")
     if not 0 <= values["dropout"] < 1:
         raise ValueError(f"Saved network state: dropout {values['dropout']!r} is not in [0, 1).")
     sizes = [values["n_features"], *values["hidden_layer_sizes"], values["n_outputs"]]
@@ -190,7 +200,7 @@ def _spec_from_plain(plain: dict) -> TrainSpec:
 
 
 def _zeros(spec: NetworkSpec) -> Params:
-    sizes = [spec.n_features, *spec.hidden_layer_sizes, spec.n_outputs]
+    sizes = [spec.input_width, *spec.hidden_layer_sizes, spec.n_outputs]
     per_layer = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layer = {"kernel": np.zeros((fan_in, fan_out), np.float32),
@@ -199,7 +209,8 @@ def _zeros(spec: NetworkSpec) -> Params:
             layer.update({n: np.zeros(fan_out, np.float32)
                           for n in ("gamma", "beta", "moving_mean", "moving_variance")})
         per_layer.append(layer)
-    return from_layers(spec, per_layer)
+    front = embedding.zeros(spec.n_features) if spec.numeric_embedding != "none" else None
+    return from_layers(spec, per_layer, front)
 
 
 def _check_arrays(what: str, got, expected) -> None:

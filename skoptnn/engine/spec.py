@@ -43,6 +43,18 @@ class NetworkSpec:
     n_outputs: int = _mark("shape", keep=True)
     output_activation: str = _mark("value", keep=True)
     kernel_initializer: str = _mark("none", default="auto")
+    # Defaults: descriptions saved before these fields existed load as without them.
+    numeric_embedding: str = _mark("value", keep=True, default="none")
+    embedding_scale: float = _mark("none", default=0.1)
+
+    @property
+    def input_width(self) -> int:
+        """The first hidden layer's input width (the embedding's, with one)."""
+        if self.numeric_embedding == "none":
+            return self.n_features
+        from .embedding import width
+
+        return width(self.n_features)
 
     def topology(self) -> tuple[int, bool]:
         """``(layers unrolled in the graph, whether a stack of equal layers follows)``.
