@@ -165,18 +165,24 @@ class SmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, copy=self.copy, dtype=FLOAT_DTYPES,
                           ensure_all_finite="allow-nan")
-        X -= self.center_.astype(X.dtype)
-        X *= self.scale_.astype(X.dtype)
+        # In float64 whatever X's dtype: a float32 scale of a column with a tiny
+        # spread would overflow (and its median row become 0 * inf = NaN).
+        Z = X if X.dtype == np.float64 else X.astype(np.float64)
+        Z -= self.center_
+        with np.errstate(over="ignore"):
+            Z *= self.scale_
         if self.clip is not None:
             # x / sqrt(1 + (x / clip)**2) as clip * u / hypot(1, u), u = x / clip:
             # u**2 would overflow for large x (the result dropping to 0), and
             # |u| <= hypot(1, u) keeps every rounded result within the clip.
             with np.errstate(over="ignore"):
-                X /= self.clip
-            infinite = np.isinf(X)  # u beyond the dtype's range: its limit, +-1
-            np.divide(X, np.hypot(1.0, X), out=X, where=~infinite)
-            X[infinite] = np.sign(X[infinite])
-            X *= self.clip
+                Z /= self.clip
+            infinite = np.isinf(Z)  # u beyond the dtype's range: its limit, +-1
+            np.divide(Z, np.hypot(1.0, Z), out=Z, where=~infinite)
+            Z[infinite] = np.sign(Z[infinite])
+            Z *= self.clip
+        if Z is not X:
+            X[...] = Z
         return X
 
     def inverse_transform(self, X):

@@ -185,8 +185,9 @@ def classifier_space(
     choices: eight activations, every optimizer but Adadelta, learning rates
     from 1e-4 to 0.1, seven initializers, batches from 16, depth to 10, and
     ``clipnorm`` from 0.1 to 10; the "techniques" preset searches the
-    learning-rate schedule and its warm-up, label smoothing and the periodic
-    numeric embedding with its scale, which ``include`` can also add here.
+    learning-rate schedule, label smoothing and the periodic numeric
+    embedding with its scale, which ``include`` (as ``lr_warmup``) can also
+    add here.
 
     ``kernel_initializer`` and ``clipnorm``, which earlier versions searched
     by default, are still known names: ``exclude=["clipnorm"]`` changes
@@ -294,8 +295,9 @@ PRESETS: dict[str, tuple[str, ...] | None] = {
     "units": ("units",),
     "layers": ("n_layers",),
     "clipping": ("clipnorm",),
-    "techniques": ("lr_schedule", "lr_warmup", "label_smoothing", "numeric_embedding",
-                   "embedding_scale"),
+    # Not lr_warmup: it does not go with coslog, and a search cannot make one
+    # dimension depend on another.
+    "techniques": ("lr_schedule", "label_smoothing", "numeric_embedding", "embedding_scale"),
     "all": None,
 }
 
@@ -315,8 +317,8 @@ def preset_space(
     name : str
         A key of :data:`PRESETS`: "optimizer", "learning_rate", "batch_size",
         "initializer", "activation", "dropout", "units", "layers", "clipping",
-        "techniques" (``lr_schedule``, ``lr_warmup``, ``label_smoothing``
-        (classifier), ``numeric_embedding``, ``embedding_scale``) or "all".
+        "techniques" (``lr_schedule``, ``label_smoothing`` (classifier),
+        ``numeric_embedding``, ``embedding_scale``) or "all".
     prefix : str, default=""
         Prepended to every key, as in :func:`classifier_space`.
     space : callable, default=classifier_space

@@ -95,3 +95,37 @@ def test_label_smoothing_is_validated(data):
     X, y = data
     with pytest.raises(ValueError, match="label_smoothing"):
         OptimizedMLPClassifier(label_smoothing=1.0).fit(X, y["binary"])
+
+
+def test_validation_loss_is_the_smoothed_loss_of_the_validation_rows(data):
+    """history_'s val_loss (what early stopping watches) is the smoothed cross-entropy
+    of the kept weights on the held-out rows, recomputed here in NumPy."""
+    from keras_reference import fit_seed
+    from sklearn.model_selection import train_test_split
+
+    X, y = data
+    est = OptimizedMLPClassifier(epochs=30, early_stopping=True, validation_fraction=0.25,
+                                 l2=0.0, label_smoothing=SMOOTHING, random_state=0).fit(
+        X, y["multiclass"])
+    # The hold-out: a stratified split seeded with the fit's seed (the documented split).
+    _, X_val, _, y_val = train_test_split(X, y["multiclass"], test_size=0.25,
+                                          random_state=fit_seed(0), stratify=y["multiclass"])
+    p = est.predict_proba(X_val)
+    target = np.eye(3)[y_val] * (1 - SMOOTHING) + SMOOTHING / 3
+    expected = -(target * np.log(p)).sum(axis=1).mean()
+    assert est.history_["val_loss"][est.best_epoch_] == pytest.approx(expected, rel=1e-4)
+    unsmoothed = -np.log(p[np.arange(len(y_val)), y_val]).mean()
+    assert abs(unsmoothed - expected) > 0.05  # the two differ: the check has power
+
+
+def test_warm_start_with_another_smoothing_judges_its_epochs_afresh(data):
+    """A warm-started fit whose smoothing changed does not compare its (smoothed)
+    validation losses with the earlier fit's best: it trains and keeps its own epochs."""
+    X, y = data
+    X, target = np.tile(X, (4, 1)), np.tile(y["binary"], 4)
+    est = OptimizedMLPClassifier(early_stopping=True, patience=3, epochs=40, l2=0.0,
+                                 random_state=0).fit(X, target)
+    first_epochs, before = est.n_epochs_, est.predict_proba(X)
+    est.set_params(warm_start=True, label_smoothing=0.3).fit(X, target)
+    assert est.best_epoch_ >= first_epochs  # an epoch of the second fit was kept
+    assert np.abs(est.predict_proba(X) - before).max() > 1e-3

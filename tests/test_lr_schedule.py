@@ -136,3 +136,12 @@ def test_schedule_parameters_are_validated(data):
         OptimizedMLPClassifier(lr_schedule="linear").fit(X, y)
     with pytest.raises(ValueError, match="lr_warmup"):
         OptimizedMLPClassifier(lr_warmup=1.0).fit(X, y)
+
+
+def test_coslog_refuses_a_warm_up_and_keeps_the_fitted_network(data):
+    X, y = data
+    est = OptimizedMLPClassifier(epochs=2, random_state=0).fit(X, y)
+    before = est.predict_proba(X)
+    with pytest.raises(ValueError, match="lr_warmup.*coslog"):
+        est.set_params(lr_schedule="coslog", lr_warmup=0.1).fit(X, y)
+    np.testing.assert_array_equal(est.predict_proba(X), before)

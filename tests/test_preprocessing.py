@@ -207,3 +207,14 @@ def test_import_skips_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=120)
     assert out.stdout.strip() == "False"
+
+
+def test_float32_column_of_tiny_spread_scales_as_in_float64():
+    """A quartile range so small that its inverse overflows float32: computed in
+    float64 and rounded at the end, float32 input gives float64's result."""
+    X = (np.arange(5, dtype=np.float32) * np.float32(1e-39)).reshape(-1, 1)
+    scaler = SmoothClipScaler().fit(X)
+    out32 = scaler.transform(X)
+    assert out32.dtype == np.float32 and np.isfinite(out32).all()
+    np.testing.assert_allclose(out32, scaler.transform(X.astype(np.float64)), rtol=1e-6)
+    assert out32[2, 0] == 0.0  # the median row

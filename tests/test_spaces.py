@@ -177,7 +177,7 @@ def test_preset_space_exclude_and_bad_arguments():
 
 def test_techniques_preset_searches_the_techniques_beyond_the_guide():
     space = preset_space("techniques")
-    assert set(space) == {"lr_schedule", "lr_warmup", "label_smoothing", "numeric_embedding",
+    assert set(space) == {"lr_schedule", "label_smoothing", "numeric_embedding",
                           "embedding_scale"}
     assert space["numeric_embedding"].categories == ("none", "periodic")
     # The regressor takes no label_smoothing: its preset and space leave it out.

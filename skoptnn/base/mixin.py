@@ -194,6 +194,7 @@ class _MLPMixin:
         # Continued training (warm_start, partial_fit) starts from the fitted
         # network; partial_fit trains one epoch, on all the rows it is given (no
         # early stopping: nothing is held out).
+        self._check_schedule()
         continuing = self.__sklearn_is_fitted__() and (incremental or self.warm_start)
         previous = self._continued_network() if continuing else None
         X, y = self._validate_training_data(X, y, reset=not continuing)
@@ -216,8 +217,11 @@ class _MLPMixin:
                 X, y_encoded, sample_weight, fraction=self.validation_fraction, seed=seed,
                 stratify=self._stratify(y))
             # Early stopping's references go on only for the same monitored value over
-            # the same validation rows and weights.
+            # the same validation rows and weights (and, for a smoothed loss, the same
+            # smoothing; keys of fits without it stay as they were).
             validation_key = [early_stopping.monitor, fold_key(*validation)]
+            if getattr(self, "label_smoothing", 0.0):
+                validation_key.append(float(self.label_smoothing))
         spec = self._train_spec(X.shape[1], penalty_samples(sample_weight))
         if previous is not None:
             check_same_network(previous.spec, spec)
@@ -268,6 +272,13 @@ class _MLPMixin:
                 "first_epoch": self.n_epochs_,
                 "start_epoch": None if trained_on else self.best_epoch_,
                 "references": None if trained_on else references}
+
+    def _check_schedule(self) -> None:
+        if self.lr_schedule == "coslog" and self.lr_warmup:
+            raise ValueError(
+                f"lr_warmup={self.lr_warmup!r} does not go with lr_schedule='coslog', which "
+                "starts from a rate of 0 itself (a warm-up would climb to the full rate, "
+                "then drop back to 0); set lr_warmup=0.0 or another lr_schedule.")
 
     def _cycle(self, previous: FittedNetwork | None, incremental: bool) -> tuple[int, int]:
         """The learning-rate schedule's cycle, ``(first epoch, epochs)``: a fit's

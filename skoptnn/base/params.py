@@ -124,7 +124,8 @@ _SHARED = (
     Param("lr_warmup", 0.0, "float in [0, 1)", """
         Share of the schedule's ``epochs`` over which the learning rate first
         climbs linearly from 0; ``lr_schedule`` then runs over the rest (as
-        Keras' ``CosineDecay`` with ``warmup_steps``).
+        Keras' ``CosineDecay`` with ``warmup_steps``). Not with "coslog",
+        which starts from 0 itself.
     """),
     Param("clipnorm", None, "float > 0", """
         Clip each gradient to this L2 norm (None: no clipping).

@@ -17,7 +17,7 @@ from .activations import ACTIVATIONS
 from .embedding import NUMERIC_EMBEDDINGS
 from .inference import dense_layers, predict
 from .layout import INITIALIZERS, Params, from_layers
-from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS
+from .losses import LOSSES, METRICS, OUTPUT_ACTIVATIONS, SMOOTHED
 from .optimizers import OPTIMIZERS, OptimizerState, initial_state
 from .spec import NetworkSpec, TrainSpec
 
@@ -188,9 +188,11 @@ def _spec_from_plain(plain: dict) -> TrainSpec:
             and values["embedding_scale"] > 0):
         raise ValueError(f"Saved network state: embedding_scale {values['embedding_scale']!r} "
                          "is not a positive number.")
-    if not 0 <= values["label_smoothing"] < 1:
-        raise ValueError(f"Saved network state: label_smoothing {values['label_smoothing']!r} "
-                         "is not in [0, 1).")
+    smoothing = values["label_smoothing"]
+    if not (isinstance(smoothing, (int, float)) and 0 <= smoothing < 1
+            and (smoothing == 0 or values["loss"] in SMOOTHED)):
+        raise ValueError(f"Saved network state: label_smoothing {smoothing!r} is not in "
+                         f"[0, 1), or does not go with loss {values['loss']!r}.")
     if not 0 <= values["dropout"] < 1:
         raise ValueError(f"Saved network state: dropout {values['dropout']!r} is not in [0, 1).")
     sizes = [values["n_features"], *values["hidden_layer_sizes"], values["n_outputs"]]
