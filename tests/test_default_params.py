@@ -21,6 +21,7 @@ DEFAULTS = {
     "activation": ("relu", "relu"),
     "batch_norm": (False, False),
     "kernel_initializer": ("auto", "auto"),
+    "n_ensemble": (1, 1),
     "dropout": (0.0, 0.0),
     "l1": (0.0, 0.0),
     "l2": (3.0, 10.0),
