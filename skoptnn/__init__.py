@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "OptimizedMLPClassifier": "skoptnn.classifier",
     "OptimizedMLPRegressor": "skoptnn.regressor",
-    "DivergenceWarning": "skoptnn.base.mixin",
+    "DivergenceWarning": "skoptnn.base.report",
     "GradientWarning": "skoptnn.engine.gradients",
     "classifier_space": "skoptnn.spaces",
     "regressor_space": "skoptnn.spaces",

@@ -61,7 +61,11 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
         The trained Keras network (compiled, so ``model_.evaluate`` works),
         with its optimizer's state. Built from the fitted weights on first
         access, since fit and predict do not need it; training it further
-        changes what ``predict`` returns.
+        changes what ``predict`` returns. For an ensemble, one branch per
+        member (layers ``m1_hidden_1``, ...) and their mean
+        (``keras.layers.Average``), compiled with the loss of that mean:
+        ``model_.fit`` trains the averaged probabilities' loss, not each
+        member's own.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``accuracy`` and, with early stopping, ``val_loss``
         and ``val_accuracy`` (for a multilabel target, the share of correct
@@ -69,7 +73,9 @@ class OptimizedMLPClassifier(_MLPMixin, KerasClassifier, metaclass=SklearnMixins
         (weighted) cross-entropy alone:
         the L1/L2 penalty is trained on but not reported, so training and
         validation losses compare, and early stopping watches how well the
-        network predicts, not how small its weights have become.
+        network predicts, not how small its weights have become. For an
+        ensemble, each value is the mean over the members that ran that epoch
+        (one stopped early no longer counts), not the averaged prediction's.
     {attributes}
 
     See Also

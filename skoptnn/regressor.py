@@ -45,10 +45,16 @@ class OptimizedMLPRegressor(_MLPMixin, KerasRegressor, metaclass=SklearnMixinsFi
     model_ : keras.Model
         The trained Keras network; it predicts standardised targets. Built
         from the fitted weights on first access, since fit and predict do not
-        need it; training it further changes what ``predict`` returns.
+        need it; training it further changes what ``predict`` returns. For an
+        ensemble, one branch per member (layers ``m1_hidden_1``, ...) and their
+        mean (``keras.layers.Average``), compiled with the loss of that mean:
+        ``model_.fit`` trains the averaged prediction's loss, not each
+        member's own.
     history_ : dict of str to list of float
         Per-epoch ``loss``, ``mae`` and, with early stopping, ``val_loss`` and
-        ``val_mae``.
+        ``val_mae``. For an ensemble, each value is the mean over the members
+        that ran that epoch (one stopped early no longer counts), not the
+        averaged prediction's.
     {attributes}
 
     See Also

@@ -297,10 +297,13 @@ def test_a_parameter_added_since_the_checkpoint_matches_only_at_its_default():
 
     old = {"estimator": {"clf__l2": 3.0}}
     at_default = {"estimator": {"clf__l2": 3.0, "clf__lr_schedule": "constant",
-                                "clf__label_smoothing": 0.0, "clf__lr_warmup": 0.0}}
+                                "clf__label_smoothing": 0.0, "clf__lr_warmup": 0.0,
+                                "clf__n_ensemble": 1}}
     assert differences(old, at_default) == []
     changed = {"estimator": {"clf__l2": 3.0, "clf__lr_schedule": "cosine"}}
     assert differences(old, changed) == [
         "estimator parameter clf__lr_schedule (None in the checkpoint, 'cosine' now)"]
+    assert differences(old, {"estimator": {"clf__l2": 3.0, "clf__n_ensemble": 3}}) == [
+        "estimator parameter clf__n_ensemble (None in the checkpoint, 3 now)"]
     # A parameter the old checkpoint has and the new one lacks is still a difference.
     assert differences(at_default, old) != []

@@ -202,7 +202,7 @@ def test_module_entry_point():
 
 def test_tune_in_threads_trains_in_this_process(csv_path, tmp_path, monkeypatch):
     """--parallel threads (the default) runs the fits here, sharing compiled graphs."""
-    from skoptnn.base import mixin as _base
+    from skoptnn.engine import ensemble as _base  # which calls the trainer, per member
 
     calls = []
     real_fit = _base.fit

@@ -23,6 +23,7 @@ DEFAULTS = {
     "numeric_embedding": ("none", "none"),
     "embedding_scale": (0.1, 0.1),
     "kernel_initializer": ("auto", "auto"),
+    "n_ensemble": (1, 1),
     "dropout": (0.0, 0.0),
     "l1": (0.0, 0.0),
     "l2": (3.0, 10.0),

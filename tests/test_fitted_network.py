@@ -239,12 +239,12 @@ def test_a_continued_fit_after_model_trained_and_a_pickle_starts_from_its_weight
         binary_data, monkeypatch):
     """In memory and after a pickle alike, weights model_ trained on are not the
     best epoch's: the continued fit is told so (no start epoch)."""
-    import skoptnn.base.mixin as mixin
+    import skoptnn.engine.ensemble as ensemble  # which calls the trainer, per member
 
     X, y = binary_data
     calls = []
-    real_fit = mixin.fit
-    monkeypatch.setattr(mixin, "fit", lambda *a, **k: calls.append(k) or real_fit(*a, **k))
+    real_fit = ensemble.fit
+    monkeypatch.setattr(ensemble, "fit", lambda *a, **k: calls.append(k) or real_fit(*a, **k))
     for through_pickle in (False, True):
         est = _early_stopped(binary_data)
         est.model_.fit(X, y, epochs=1, verbose=0)

@@ -94,3 +94,13 @@ def check_same_network(old: TrainSpec, new: TrainSpec) -> None:
                 f"was {was!r}; this fit's is {is_!r}. Keep it, or set warm_start=False "
                 "(or refit with fit) to train a new network."
             )
+
+
+def check_same_members(old: int, new: int) -> None:
+    """Refuse to continue an ensemble of ``old`` members with ``n_ensemble=new``."""
+    if old != new:
+        raise ValueError(
+            f"warm_start=True and partial_fit continue the fitted network, whose n_ensemble "
+            f"was {old!r}; this fit's is {new!r}. Keep it, or set warm_start=False "
+            "(or refit with fit) to train a new network."
+        )

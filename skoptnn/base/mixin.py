@@ -2,15 +2,16 @@
 
 scikeras' wrappers are the base classes (:mod:`skoptnn.base.scikeras`). The
 subclasses encode targets; this mixin validates, replaces Keras' ``fit`` loop
-with skoptnn's compiled one (:func:`skoptnn.engine.trainer.fit`) and keeps the
-result as one :class:`~skoptnn.engine.network.FittedNetwork`, which predicts in
-NumPy; the Keras ``model_`` is built from it only when asked for.
+with skoptnn's compiled one (:func:`skoptnn.engine.trainer.fit`, once per
+member of an ensemble, :mod:`skoptnn.engine.ensemble`) and keeps the result as
+one :class:`~skoptnn.engine.network.FittedNetwork` (or one
+:class:`~skoptnn.engine.ensemble.FittedEnsemble`), which predicts in NumPy; the
+Keras ``model_`` is built from it only when asked for.
 """
 
 from __future__ import annotations
 
 import inspect
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,17 +20,18 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
+from ..engine import ensemble
 from ..engine.activations import ACTIVATIONS
 from ..engine.cache import check_runtime
 from ..engine.embedding import NUMERIC_EMBEDDINGS
-from ..engine.gradients import GradientWarning, diagnose, norm_tables
+from ..engine.ensemble import FittedEnsemble
 from ..engine.layout import INITIALIZERS
 from ..engine.network import FittedNetwork, ModelView
 from ..engine.optimizers import OPTIMIZERS, default_learning_rate
 from ..engine.pruning import PruningSchedule, fold_key
 from ..engine.schedules import SCHEDULES
 from ..engine.spec import TrainSpec
-from ..engine.trainer import EarlyStopping, fit
+from ..engine.trainer import EarlyStopping
 from .data import (
     FLOAT32_MAX,
     as_float32,
@@ -38,9 +40,11 @@ from .data import (
     penalty_samples,
     split_validation,
 )
-from .describe import check_same_network, search_defaults, train_spec
+from .describe import check_same_members, check_same_network, search_defaults, train_spec
 from .guard import guarded
 from .persist import from_plain, to_plain
+from .report import DivergenceWarning as DivergenceWarning  # re-exported: defined here once
+from .report import gradient_tables, joined_history, warn_divergences
 from .scikeras import hidden_property as _hidden_property
 
 # The compiled loop counts epochs in int32.
@@ -51,10 +55,6 @@ _FLOAT32_MAX = FLOAT32_MAX  # the classifier's class_weight check
 # scikit-learn's _fit_context wrapper stand in between (and _partial_fit for
 # partial_fit).
 _USER_FRAME = 5
-
-
-class DivergenceWarning(UserWarning):
-    """Training stopped because the loss, weights or outputs became NaN or infinite."""
 
 
 class _MLPMixin:
@@ -69,6 +69,7 @@ class _MLPMixin:
         "kernel_initializer": [StrOptions(set(INITIALIZERS))],
         "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS))],
         "embedding_scale": [Interval(Real, 0, None, closed="neither")],
+        "n_ensemble": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "l1": [Interval(Real, 0, None, closed="left")],
         "l2": [Interval(Real, 0, None, closed="left")],
@@ -223,44 +224,48 @@ class _MLPMixin:
             if getattr(self, "label_smoothing", 0.0):
                 validation_key.append(float(self.label_smoothing))
         spec = self._train_spec(X.shape[1], penalty_samples(sample_weight))
-        if previous is not None:
+        if previous is None:
+            seeds, starts = ensemble.member_seeds(seed, self.n_ensemble), [{}] * self.n_ensemble
+        else:
             check_same_network(previous.spec, spec)
+            members = ensemble.members(previous, self.best_epoch_)
+            check_same_members(len(members), self.n_ensemble)
+            seeds = [member.seed for member, _ in members]
+            starts = [self._continuation(member, best, validation_key) for member, best in members]
 
         learning_rate = (default_learning_rate(self.optimizer) if self.learning_rate is None
                          else float(self.learning_rate))
-        result = fit(
-            spec, seed, X, y_encoded, sample_weight, validation,
+        # The members shuffle with the fit's seed: the same mini-batches for all.
+        results = ensemble.train_members(
+            spec, seeds, seed, X, y_encoded, sample_weight, validation, starts=starts,
             epochs=1 if incremental else self.epochs, batch_size=self.batch_size,
             shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
             verbose=self.verbose, monitor_gradients=self.monitor_gradients, pruning=pruning,
             lr_schedule=self.lr_schedule, warmup=float(self.lr_warmup),
             cycle=self._cycle(previous, incremental),
-            **self._continuation(previous, validation_key),
         )
-        self._report(result, learning_rate, 0 if previous is None else self.n_epochs_,
-                     stacklevel + 1)
-        self._record(result, previous)
+        record = ensemble.record(results)
+        self._report(results, record, learning_rate,
+                     0 if previous is None else self.n_epochs_, stacklevel + 1)
+        self._record(record, previous)
         # One assignment: a predict in another thread sees the old network or this one.
-        self._network = FittedNetwork(
-            spec, result.params, result.optimizer_state, learning_rate, seed,
-            monitor=None if result.monitor is None else
-            {"validation": validation_key, "references": list(result.monitor)})
+        self._network = ensemble.fitted(spec, results, seeds, learning_rate, validation_key)
         # The Keras model_ is built on first access (see model_): building one
         # costs more than training a small network from a compiled graph.
         self.__dict__.pop("_model", None)
         return self
 
     # -- the steps of fit -----------------------------------------------------
-    def _continued_network(self) -> FittedNetwork:
+    def _continued_network(self) -> FittedNetwork | FittedEnsemble:
         """What continued training starts from: model_'s weights if it was built
         (it may have trained on), else fit's."""
         view = self._view()
         return self._network if view is None else view.state()
 
-    def _continuation(self, previous: FittedNetwork | None, validation_key) -> dict:
-        """The trainer's arguments that continue ``previous``, numbering epochs on."""
-        if previous is None:
-            return {}
+    def _continuation(self, previous: FittedNetwork, best_epoch: int | None,
+                      validation_key) -> dict:
+        """The trainer's arguments that continue ``previous`` (a network, or an
+        ensemble's member) restored at ``best_epoch``, numbering epochs on."""
         monitor = previous.monitor
         references = (tuple(monitor["references"]) if monitor is not None
                       and validation_key is not None
@@ -270,7 +275,7 @@ class _MLPMixin:
         trained_on = previous.from_model
         return {"start": previous.params, "optimizer_state": previous.optimizer_state,
                 "first_epoch": self.n_epochs_,
-                "start_epoch": None if trained_on else self.best_epoch_,
+                "start_epoch": None if trained_on else best_epoch,
                 "references": None if trained_on else references}
 
     def _check_schedule(self) -> None:
@@ -280,7 +285,8 @@ class _MLPMixin:
                 "starts from a rate of 0 itself (a warm-up would climb to the full rate, "
                 "then drop back to 0); set lr_warmup=0.0 or another lr_schedule.")
 
-    def _cycle(self, previous: FittedNetwork | None, incremental: bool) -> tuple[int, int]:
+    def _cycle(self, previous: FittedNetwork | FittedEnsemble | None,
+               incremental: bool) -> tuple[int, int]:
         """The learning-rate schedule's cycle, ``(first epoch, epochs)``: a fit's
         own epochs; for partial_fit, every ``epochs`` calls from the first."""
         first = 0 if previous is None else self.n_epochs_
@@ -299,38 +305,27 @@ class _MLPMixin:
         self._fold_key = fold_key(X, y_encoded)
         return PruningSchedule(pruning.rungs, pruning.thresholds_for(self._fold_key))
 
-    def _report(self, result, learning_rate: float, first_epoch: int, stacklevel: int) -> None:
-        """Warn about a divergence, and about gradients that vanish or explode."""
-        if result.diverged_epoch is not None:
-            kept = (f"the weights of epoch {result.kept_epoch}" if result.kept_epoch
-                    else "the initial weights")
-            warnings.warn(
-                f"Training diverged: the loss, weights or outputs became non-finite at "
-                f"epoch {result.diverged_epoch + 1}; the fit kept {kept}. "
-                f"Lower learning_rate (now {learning_rate:g}) or set clipnorm=1.0.",
-                DivergenceWarning, stacklevel=stacklevel + 1)
+    def _report(self, results, record: ensemble.Record, learning_rate: float,
+                first_epoch: int, stacklevel: int) -> None:
+        """Warn about a divergence (of each member), and about gradients that vanish
+        or explode."""
+        warn_divergences(results, learning_rate, stacklevel + 1)
         self.gradient_norms_ = self.raw_gradient_norms_ = None
         if self.monitor_gradients:
-            self.gradient_norms_, self.raw_gradient_norms_ = norm_tables(
-                result.gradient_norms, result.kernel_names, first_epoch)
-            message = diagnose(self.raw_gradient_norms_)
-            if message is not None:
-                warnings.warn(message, GradientWarning, stacklevel=stacklevel + 1)
+            self.gradient_norms_, self.raw_gradient_norms_ = gradient_tables(
+                record, first_epoch, stacklevel + 1)
 
-    def _record(self, result, previous: FittedNetwork | None) -> None:
+    def _record(self, record: ensemble.Record,
+                previous: FittedNetwork | FittedEnsemble | None) -> None:
         """The public record of the fit: history, epochs run, best and pruned epoch."""
-        history, n_before = result.history, 0
-        if previous is not None:  # one history across the calls, as n_epochs_ counts
-            before, n_before = self.history_, self.n_epochs_
-            # A column one of the calls did not record (val_loss without early
-            # stopping) is NaN there, so every column has n_epochs_ entries.
-            history = {k: before.get(k, [np.nan] * n_before)
-                       + history.get(k, [np.nan] * result.n_epochs)
-                       for k in dict.fromkeys([*before, *history])}
+        history, n_before = record.history, 0
+        if previous is not None:
+            history, n_before = joined_history(self.history_, self.n_epochs_, record), \
+                self.n_epochs_
         self.history_ = history
-        self.n_epochs_ = n_before + result.n_epochs
-        self.best_epoch_ = result.best_epoch
-        self.pruned_epoch_ = result.pruned_epoch
+        self.n_epochs_ = n_before + record.n_epochs
+        self.best_epoch_ = record.best_epoch
+        self.pruned_epoch_ = record.pruned_epoch
 
     def _search_defaults(self) -> dict:
         """What the None parameters mean, as values a search space holds (see describe)."""
@@ -421,7 +416,7 @@ class _MLPMixin:
         )
         return self._live_network().predict(as_float32(X))
 
-    def _live_network(self) -> FittedNetwork:
+    def _live_network(self) -> FittedNetwork | FittedEnsemble:
         """The network to predict with: model_'s current weights once it is built."""
         view = self._view()
         return self._network if view is None else view.network()

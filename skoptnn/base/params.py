@@ -88,6 +88,19 @@ _SHARED = (
         "glorot_uniform", "glorot_normal", "he_normal", "he_uniform",
         "lecun_normal", "lecun_uniform". Biases start at zero.
     """),
+    Param("n_ensemble", 1, "int >= 1", """
+        Train this many networks and predict the mean of their outputs (the
+        classifier's probabilities, the regressor's predictions): a deep
+        ensemble (Lakshminarayanan et al., 2017). The members see the same
+        mini-batches (and validation split) and differ in their initial
+        weights and dropout masks, which member 0 draws from the fit's seed and
+        the others from seeds derived from it; so ``n_ensemble=1`` is the plain
+        network. With early stopping each member stops and restores its own
+        best epoch. The members train one after another, so a fit costs about
+        ``n_ensemble`` times one network's (training them in one graph is
+        future work). ``model_`` holds one branch per member (layers
+        ``m1_hidden_1``, ...) averaged by a ``keras.layers.Average``.
+    """),
     Param("dropout", 0.0, "float in [0, 1)", """
         Dropout rate after each hidden activation.
     """),
@@ -196,9 +209,11 @@ _SHARED_ATTRIBUTES = """
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when X was a DataFrame with string column names.
     n_epochs_ : int
-        Epochs actually run.
+        Epochs actually run (by an ensemble's member that ran longest).
     best_epoch_ : int or None
-        With early stopping, the 0-based epoch whose weights were restored.
+        With early stopping, the 0-based epoch whose weights were restored; for
+        an ensemble, the latest of its members' (no member's weights come from
+        a later epoch).
     pruned_epoch_ : int or None
         The epochs run when a search's ``pruning`` schedule stopped the last
         fit (see ``fit``); None when it did not.

@@ -81,6 +81,7 @@ def to_plain(state: dict) -> dict:
 
 def from_plain(state: dict) -> dict:
     """The inverse of :func:`to_plain`, for this layout's states and the flat layout's."""
+    from ..engine.ensemble import from_plain as network_from_plain
     from ..engine.network import FORMAT, FittedNetwork
 
     state = dict(state)
@@ -93,7 +94,7 @@ def from_plain(state: dict) -> dict:
         else:
             state["_network"] = {"format": FORMAT, **legacy}
     if isinstance(state.get("_network"), dict):
-        state["_network"] = FittedNetwork.from_plain(state["_network"])
+        state["_network"] = network_from_plain(state["_network"])
     for name in _FRAMES:
         if isinstance(state.get(name), dict):
             state[name] = _frame_from_plain(state[name])

@@ -44,7 +44,9 @@ LOOP_FIELDS = {
     "dropout_scale": "1 / (1 - dropout), computed in double precision as TensorFlow does",
     "batch_size": "int32",
     "n_epochs": "int32: epochs this call may run",
-    "seed": "int64: shuffling and dropout masks",
+    "seed": "int64: dropout masks (an ensemble member's own seed)",
+    "shuffle_seed": "int64: the order of the mini-batches (the fit's seed, which an "
+                    "ensemble's members share)",
     "patience": "int32",
     "min_delta": "early stopping's least improvement",
     "monitor": "int32: the history column early stopping watches",
@@ -59,8 +61,8 @@ Config = NamedTuple("Config", [(name, tf.Tensor) for name in (*FED, *LOOP_FIELDS
 
 
 def _shuffle_seed(cfg: Config, epoch) -> tf.Tensor:
-    # A fresh permutation each epoch, reproducible from (seed, epoch).
-    return tf.stack([tf.cast(cfg.seed % (2**31 - 1), tf.int32), epoch])
+    # A fresh permutation each epoch, reproducible from (shuffle seed, epoch).
+    return tf.stack([tf.cast(cfg.shuffle_seed % (2**31 - 1), tf.int32), epoch])
 
 
 def _network_and_loss(key: GraphKey, label_smoothing=None):

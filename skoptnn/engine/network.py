@@ -64,6 +64,18 @@ class FittedNetwork:
         """This network predicting with ``params`` (itself if they are its own)."""
         return self if _same(params, self.params) else replace(self, params=params)
 
+    def weights_in(self, model) -> Params:
+        """The weights a built ``model_`` of this network holds now."""
+        from .keras_model import read_params
+
+        return read_params(model, self.spec.network)
+
+    def state_in(self, model) -> tuple[Params, OptimizerState | None]:
+        """:meth:`from_keras`'s arguments for a built ``model_`` of this network."""
+        from .keras_model import read_state
+
+        return read_state(model, self.spec)
+
     def from_keras(self, params: Params,
                    optimizer_state: OptimizerState | None) -> FittedNetwork:
         """The network a built ``model_`` holds: its weights and, unless it was
@@ -236,28 +248,24 @@ class ModelView:
 
     ``model_`` is a live Keras model that may be trained further, so predictions
     follow its weights; the prediction layers are re-derived only when those
-    weights have changed since the last call.
+    weights have changed since the last call. The network is a
+    :class:`FittedNetwork` or an ensemble of them
+    (:class:`~skoptnn.engine.ensemble.FittedEnsemble`), which read their model alike.
     """
 
-    def __init__(self, model, network: FittedNetwork) -> None:
+    def __init__(self, model, network) -> None:
         self.model = model
         self.origin = network  # the fitted network it was built from
         self._network = network
 
-    def network(self) -> FittedNetwork:
+    def network(self):
         """The network with ``model``'s current weights."""
-        from .keras_model import read_params
-
         network = self._network
         # One assignment: threads predicting at once each get a whole network.
-        self._network = network = network.with_weights(
-            read_params(self.model, network.spec.network))
+        self._network = network = network.with_weights(network.weights_in(self.model))
         return network
 
-    def state(self) -> FittedNetwork:
+    def state(self):
         """The network with ``model``'s weights and, if it kept the fit's optimizer,
         that optimizer's state: what pickling saves and continued training starts from."""
-        from .keras_model import read_state
-
-        params, optimizer_state = read_state(self.model, self.origin.spec)
-        return self.origin.from_keras(params, optimizer_state)
+        return self.origin.from_keras(*self.origin.state_in(self.model))

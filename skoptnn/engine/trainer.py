@@ -73,7 +73,7 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         start_epoch: int | None = None, pruning: PruningSchedule | None = None,
         references: tuple[float, float, float, float] | None = None,
         lr_schedule: str = "constant", warmup: float = 0.0,
-        cycle: tuple[int, int] | None = None) -> FitResult:
+        cycle: tuple[int, int] | None = None, shuffle_seed: int | None = None) -> FitResult:
     """Train a network of ``spec`` from the initial weights ``seed`` gives.
 
     Continued training passes ``start`` and ``optimizer_state`` (NumPy arrays of
@@ -95,6 +95,10 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
     ``lr_schedule`` and ``warmup`` (see :mod:`.schedules`) shape the learning
     rate over ``cycle``, ``(first epoch, length in epochs)`` of the schedule's
     cycle; by default the cycle is this call's ``epochs``, from ``first_epoch``.
+
+    ``shuffle_seed`` (by default ``seed``) orders the mini-batches, ``seed``
+    alone draws the initial weights and the dropout masks: an ensemble's
+    members (:mod:`.ensemble`) share the one and differ in the other.
     """
     check_runtime()
     network = spec.network
@@ -122,7 +126,9 @@ def fit(spec: TrainSpec, seed: int, X, y, sample_weight, validation, *, epochs: 
         # 1 / keep_prob in double precision, then float32: TensorFlow's own dropout scale.
         dropout_scale=np.float32(1.0 / (1.0 - network.dropout)),
         batch_size=np.int32(min(batch_size, len(X))),
-        n_epochs=np.int32(epochs), seed=np.int64(seed), patience=np.int32(es.patience),
+        n_epochs=np.int32(epochs), seed=np.int64(seed),
+        shuffle_seed=np.int64(seed if shuffle_seed is None else shuffle_seed),
+        patience=np.int32(es.patience),
         min_delta=np.float32(es.min_delta), monitor=np.int32(names.index(es.monitor)),
         sign=np.float32(-1.0 if HIGHER_IS_BETTER.get(monitor, False) else 1.0),
         shuffle=np.bool_(shuffle), early_stopping=np.bool_(early_stopping is not None),

@@ -20,7 +20,7 @@ _SETTINGS = ("cv", "scoring", "refit", "optimizer_kwargs", "n_points", "error_sc
 # Estimator parameters added after checkpoints were first written, by their
 # described default: a checkpoint without one searched as with the default.
 _ADDED_PARAMS = {"label_smoothing": 0.0, "lr_schedule": "constant", "lr_warmup": 0.0,
-                 "numeric_embedding": "none", "embedding_scale": 0.1}
+                 "numeric_embedding": "none", "embedding_scale": 0.1, "n_ensemble": 1}
 # Entries compared item by item, and what one item is called in a message.
 _ITEMISED = {"estimator": "estimator parameter", "search_space": "search-space dimension",
              "fit_params": "fit parameter"}
