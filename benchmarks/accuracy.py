@@ -63,8 +63,8 @@ Contenders (``--contenders`` picks a subset)
                      "adam", learning_rate=None, epochs=100, batch_size=32,
                      early_stopping=False, and the parameters added since at
                      the values that train as before (lr_schedule="constant",
-                     lr_warmup=0, label_smoothing=0, numeric_embedding="none")
-                     where the estimator has them. Its results stay valid
+                     lr_warmup=0, label_smoothing=0, numeric_embedding="none",
+                     n_ensemble=1) where the estimator has them. Its results stay valid
                      when the defaults change.
     ``skoptnn-es``   the current defaults with early_stopping=True.
     ``mlp``          scikit-learn's MLPClassifier / MLPRegressor defaults
@@ -175,7 +175,7 @@ OLD_L2 = {"classification": 3.0, "regression": 10.0}
 # contender's configuration id as it was (its results stay valid). Any other value, or a
 # new parameter missing here, gives a new id and new fits.
 NEW_PARAM_NO_OPS = dict(lr_schedule="constant", lr_warmup=0.0, label_smoothing=0.0,
-                        numeric_embedding="none")
+                        numeric_embedding="none", n_ensemble=1)
 # New parameters that do nothing while another one is at the value given.
 INERT_WHEN = {"embedding_scale": ("numeric_embedding", "none")}
 REALMLP_KWARGS = dict(device="cpu", verbosity=0)
@@ -502,7 +502,7 @@ def run_worker(args) -> int:
         model = cls(**REALMLP_KWARGS, n_threads=args.threads,
                     random_state=fit_seed(args.seed, repeat, fold))
         result = fit_fold(model, table, Xf, train, test)
-        result.update(repeat=repeat, fold=fold, split=split_hash(test))
+        result.update(repeat=repeat, fold=fold, split=split_hash(test), threads=args.threads)
         print(RESULT_PREFIX + json.dumps(result), flush=True)
     return 0
 
@@ -743,6 +743,9 @@ def report(args, tables: list[str], contenders: list[str]) -> str:
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
 
+    def finished(t: str, c: str) -> bool:
+        return len(cells.get((t, c), ())) == expected[c]
+
     def rank_table(who: list[str], over: list[str]) -> list[str]:
         ranks = {t: pd.Series({c: stats[(t, c)][0] for c in who}).rank(
             ascending=False, method="average") for t in over}
@@ -751,21 +754,21 @@ def report(args, tables: list[str], contenders: list[str]) -> str:
         for c in sorted(who, key=lambda c: float(np.mean([ranks[t][c] for t in over]))):
             wins = sum(ranks[t][c] == ranks[t].min() for t in over)
             ratios = [times[(t, c)] / times[(t, "realmlp")] for t in over
-                      if (t, "realmlp") in times]
+                      if "realmlp" in expected and finished(t, "realmlp")]
             relative = f"{math.exp(np.mean(np.log(ratios))):.3g}x" if ratios else "-"
             rows.append(f"| {c} | {np.mean([ranks[t][c] for t in over]):.2f} | {wins} | "
                         f"{np.mean([times[(t, c)] for t in over]):.2f} | {relative} |")
         return rows
 
-    complete = [t for t in tables if all((t, c) in stats for c in present)]
+    complete = [t for t in tables if all(finished(t, c) for c in present)]
     lines += ["## Rank and fit time", ""]
     lines.append(f"Mean rank over the {len(complete)} table(s) that every contender has "
-                 "results on (1 = best mean score; ties share the average rank); wins: "
+                 "finished (all folds; 1 = best mean score; ties share the average rank); wins: "
                  "tables ranked first. Mean fit time: seconds per fit, the mean over those "
                  "tables of each table's mean. Relative to realmlp: geometric mean over "
                  "those tables of (mean fit time / realmlp's).")
     lines += ["", *(rank_table(present, complete) if complete else ["No such table yet."]), ""]
-    everywhere = [c for c in present if all((t, c) in stats for t in tables)]
+    everywhere = [c for c in present if all(finished(t, c) for t in tables)]
     if len(complete) < len(tables) and len(everywhere) > 1:
         lines.append(f"The same over all {len(tables)} tables, for the contenders that have "
                      f"finished every one ({', '.join(everywhere)}):")
