@@ -23,14 +23,16 @@ _PARAMS = mlp_params(l2=3.0, monitor=_MONITORS, insert={
         their frequency. Multiplied with ``sample_weight``; like it, only the
         ratios matter (the loss is the weighted mean).
     """),
-    "l2": Param("label_smoothing", 0.0, "float in [0, 1)", """
+    "l2": Param("label_smoothing", 0.1, "float in [0, 1)", """
         Train on softened targets, as Keras' cross-entropies'
         ``label_smoothing``: a multiclass target's one-hot rows become
         ``onehot * (1 - label_smoothing) + label_smoothing / n_classes``, a
         binary or multilabel target's 0/1 values ``y * (1 - label_smoothing)
         + label_smoothing / 2``. It keeps the network from pushing its
         probabilities to 0 and 1 (Szegedy et al., 2016). The reported and
-        monitored losses are the smoothed ones.
+        monitored losses are the smoothed ones. The default was 0.0 before
+        skoptnn 0.2 (``benchmarks/accuracy.md`` shows why it changed); pass
+        ``label_smoothing=0.0`` for the old training.
     """),
 })
 

@@ -269,7 +269,9 @@ def test_a_version_3_checkpoint_resumes_and_continues_in_the_current_format(tmp_
     def search(n_iter):
         # As make_legacy.py ran it.
         return ResumableBayesSearchCV(
-            OptimizedMLPClassifier(epochs=3, early_stopping=True, random_state=0),
+            # label_smoothing=0.0: the search the checkpoint holds trained unsmoothed.
+            OptimizedMLPClassifier(epochs=3, early_stopping=True, random_state=0,
+                                   label_smoothing=0.0),
             {"units": Integer(4, 16), "learning_rate": Real(1e-3, 1e-2, prior="log-uniform")},
             n_iter=n_iter, cv=2, random_state=0, checkpoint=path)
 

@@ -28,7 +28,7 @@ DEFAULTS = {
     "l1": (0.0, 0.0),
     "l2": (3.0, 10.0),
     "loss": ("-", "mse"),
-    "label_smoothing": (0.0, "-"),
+    "label_smoothing": (0.1, "-"),
     "optimizer": ("adam", "adam"),
     "learning_rate": (None, None),
     "lr_schedule": ("constant", "constant"),

@@ -22,6 +22,7 @@ from keras_reference import ACTIVATIONS, REGRESSION_LOSSES, named_weights, refer
 from skoptnn import OptimizedMLPClassifier, OptimizedMLPRegressor
 
 N, BATCH, EPOCHS = 64, 32, 4  # 8 SGD steps
+PLAIN = {"label_smoothing": 0.0}  # the classifier's cross-entropy unsmoothed, as Keras' here
 LEARNING_RATE = 0.2
 RTOL, ATOL = 1e-4, 1e-5
 MOVED = 1000 * ATOL  # how far training must move every kernel, gamma, beta and statistic
@@ -69,7 +70,7 @@ def _fit_both(X, y, task: str, **params):
         spec = (y.shape[1], "linear", REGRESSION_LOSSES[task], "mae", standardised)
     else:
         est = OptimizedMLPClassifier(epochs=EPOCHS, batch_size=BATCH, shuffle=False,
-                                     early_stopping=False, **params)
+                                     early_stopping=False, **PLAIN, **params)
         spec = TASKS[task]
     n_outputs, output, loss, metric, target = spec
     est.fit(X, y)
@@ -158,8 +159,8 @@ def test_each_penalty_moves_the_first_step_by_its_own_gradient(data, penalty):
     params = {**BASE, "learning_rate": learning_rate}
 
     def first_step(**penalties):
-        est = OptimizedMLPClassifier(epochs=1, batch_size=N, shuffle=False, **{**params,
-                                                                             **penalties})
+        est = OptimizedMLPClassifier(epochs=1, batch_size=N, shuffle=False,
+                                     **{**PLAIN, **params, **penalties})
         return named_weights(est.fit(X, y["multiclass"]).model_)
 
     with_penalty, without = first_step(**{penalty: strength}), first_step()

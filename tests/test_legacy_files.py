@@ -44,6 +44,11 @@ def test_old_pickles_load_predict_and_train_on(name):
     # Everything else a fitted estimator offers works on the old state too.
     assert est.model_.count_params() > 0
     assert np.asarray(est.model_(X[:3].astype(np.float32))).shape[0] == 3
+    # Parameters added since take the values that train as skoptnn did then, not
+    # today's defaults (the classifier smooths its labels by default now).
+    params = est.get_params()
+    assert params["n_ensemble"] == 1 and params["numeric_embedding"] == "none"
+    assert params["lr_schedule"] == "constant" and params.get("label_smoothing", 0.0) == 0.0
     est.set_params(warm_start=True, epochs=1)
     y = _data(name, target=True)
     n_epochs = est.n_epochs_

@@ -95,7 +95,8 @@ TASKS = {
 def _fit_both(X, y, task, learning_rate=LR):
     """skoptnn's fit, Keras' fit of the reference, and the reference's starting weights."""
     cls, n_outputs, output, loss, metric, target = TASKS[task]
-    est = cls(**BASE, epochs=EPOCHS, batch_size=BATCH, shuffle=False).fit(X, y)
+    plain = {"label_smoothing": 0.0} if cls is OptimizedMLPClassifier else {}  # as Keras' loss
+    est = cls(**BASE, **plain, epochs=EPOCHS, batch_size=BATCH, shuffle=False).fit(X, y)
     model = _reference(n_outputs, output, loss, metric, learning_rate)
     start = _weights(model)
     model.fit(X, target(y), epochs=EPOCHS, batch_size=BATCH, shuffle=False, verbose=0)

@@ -42,6 +42,7 @@ from .data import (
 )
 from .describe import check_same_members, check_same_network, search_defaults, train_spec
 from .guard import guarded
+from .params import BEFORE_ADDED
 from .persist import from_plain, to_plain
 from .report import DivergenceWarning as DivergenceWarning  # re-exported: defined here once
 from .report import gradient_tables, joined_history, warn_divergences
@@ -373,11 +374,11 @@ class _MLPMixin:
         # Estimators pickled by scikeras-era code hold the model itself.
         model = state.pop("model_", None)
         super().__setstate__(state)
-        # Parameters added since it was pickled take their defaults, which train as
-        # the versions before them did.
+        # Parameters added since it was pickled take the values that train as the
+        # versions before them did.
         for name, param in inspect.signature(type(self).__init__).parameters.items():
             if name != "self" and name not in self.__dict__:
-                setattr(self, name, param.default)
+                setattr(self, name, BEFORE_ADDED.get(name, param.default))
         if model is not None:
             self.__dict__["_model"] = ModelView(model, self._network)
 

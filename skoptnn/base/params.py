@@ -24,7 +24,7 @@ import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-__all__ = ["Param", "choices", "estimator_params", "mlp_params", "samples_doc"]
+__all__ = ["BEFORE_ADDED", "Param", "choices", "estimator_params", "mlp_params", "samples_doc"]
 
 
 class Param(NamedTuple):
@@ -235,6 +235,15 @@ _SAMPLES = """
     X : {array-like, sparse matrix} of shape (n_samples, n_features)
         Samples.
 """
+
+
+#: Parameters added since skoptnn's first release, each with the value that trains
+#: as skoptnn did before it (not always its default now): what an estimator
+#: pickled before a parameter existed, or a search checkpointed then, stands for.
+BEFORE_ADDED: dict[str, Any] = {
+    "label_smoothing": 0.0, "lr_schedule": "constant", "lr_warmup": 0.0,
+    "numeric_embedding": "none", "embedding_scale": 0.1, "n_ensemble": 1,
+}
 
 
 def mlp_params(*, l2: float, monitor: Sequence[str],

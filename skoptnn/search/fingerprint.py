@@ -12,15 +12,16 @@ from typing import Any
 
 import numpy as np
 
+from ..base.params import BEFORE_ADDED
+
 # Parameters that change how a search runs, not what it finds.
 _IGNORED_PARAMS = frozenset({"verbose", "n_jobs", "pre_dispatch", "memory"})
 # The search's own settings that can change a trial's score or the points asked for.
 _SETTINGS = ("cv", "scoring", "refit", "optimizer_kwargs", "n_points", "error_score",
              "return_train_score", "random_state")
-# Estimator parameters added after checkpoints were first written, by their
-# described default: a checkpoint without one searched as with the default.
-_ADDED_PARAMS = {"label_smoothing": 0.0, "lr_schedule": "constant", "lr_warmup": 0.0,
-                 "numeric_embedding": "none", "embedding_scale": 0.1, "n_ensemble": 1}
+# Estimator parameters added after checkpoints were first written: a checkpoint
+# without one searched as with the value that trained as before it.
+_ADDED_PARAMS = BEFORE_ADDED
 # Entries compared item by item, and what one item is called in a message.
 _ITEMISED = {"estimator": "estimator parameter", "search_space": "search-space dimension",
              "fit_params": "fit parameter"}
