@@ -74,7 +74,9 @@ Contenders (``--contenders`` picks a subset)
     ``hgb``          HistGradientBoostingClassifier / Regressor defaults.
     ``linear``       LogisticRegression(max_iter=1000) / RidgeCV().
     ``realmlp``      pytabkit's RealMLP_TD_Classifier / RealMLP_TD_Regressor
-                     defaults (device="cpu", n_threads=--threads).
+                     defaults (device="cpu", n_threads=--threads, 1 by default:
+                     PyTorch's 2 threads on a 2-core machine busy with other
+                     work took 10-30x longer per fit than 1 thread).
 
 RealMLP-TD lives in its own environment, never in the package's: this script
 runs itself under ``--realmlp-python`` (default ``../venv-bench/bin/python``
@@ -103,10 +105,10 @@ contender and table whether it is within one standard error (the best
 contender's) of the best mean score.
 
 Times are wall-clock seconds per ``fit`` (preprocessing included) on a shared
-machine: compare them within one run. TensorFlow and PyTorch use all cores
-(``--threads`` for PyTorch); scikit-learn's estimators run as they do by
-default. One untimed warm-up fit per process precedes the first timed skoptnn
-or RealMLP fit.
+machine: compare them within one run. TensorFlow uses all cores, PyTorch
+``--threads`` (1 by default) and scikit-learn's estimators their own defaults.
+One untimed warm-up fit per process precedes the first timed skoptnn or
+RealMLP fit.
 """
 
 from __future__ import annotations
@@ -880,8 +882,9 @@ def parse_args(argv=None):
     parser.add_argument("--realmlp-python", default=None,
                         help="Python with pytabkit and torch for the realmlp contender "
                         f"(default: {DEFAULT_REALMLP_PYTHON} if it exists)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
-                        help="PyTorch threads of the realmlp contender")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="PyTorch threads of the realmlp contender (2 threads on a busy "
+                        "2-core machine stalled: 851 s against 27 s for one wage fit)")
     parser.add_argument("--report", action="store_true",
                         help="only report the results already in --results")
     parser.add_argument("--markdown", type=Path, default=None,
