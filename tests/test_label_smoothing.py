@@ -80,7 +80,8 @@ def test_a_wrong_smoothing_fails_the_comparison(data, task):
 
 def test_label_smoothing_keeps_probabilities_off_the_extremes(data):
     X, y = data
-    plain = OptimizedMLPClassifier(epochs=200, l2=0.0, random_state=0).fit(X, y["binary"])
+    plain = OptimizedMLPClassifier(epochs=200, l2=0.0, random_state=0,
+                                   label_smoothing=0.0).fit(X, y["binary"])
     smooth = OptimizedMLPClassifier(epochs=200, l2=0.0, random_state=0,
                                     label_smoothing=0.2).fit(X, y["binary"])
     # The smoothed targets are 0.1 and 0.9: its probabilities gather near them,

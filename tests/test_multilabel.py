@@ -33,7 +33,10 @@ def test_multilabel_shapes_and_semantics_match_mlpclassifier(multilabel, fitted)
     # tests/test_gradients_sgd.py compares the training itself with Keras').
     output = fitted.model_.layers[-1]
     assert output.units == 3 and output.activation is keras.activations.sigmoid
-    assert fitted.model_.loss == "binary_crossentropy"
+    # Binary cross-entropy of the smoothed labels (the default label_smoothing=0.1).
+    loss = fitted.model_.loss
+    assert loss.fn is keras.losses.binary_crossentropy
+    assert loss.get_config()["label_smoothing"] == pytest.approx(0.1)
     np.testing.assert_array_equal(fitted.classes_, ref.classes_)
     pred, proba = fitted.predict(X), fitted.predict_proba(X)
     assert pred.shape == ref.predict(X).shape == Y.shape
