@@ -114,7 +114,9 @@ def report(results: Path, peers_file: Path, candidates: list[str]) -> str:
     lines = ["# Candidate defaults, screened on the first 5 folds of benchmarks/accuracy.py",
              "", "Command: `python benchmarks/default_candidates.py`; peers from "
              f"`{peers_file.name}` (repeat 0). Scores: accuracy (classification), R^2 "
-             "(regression). A candidate changes the old defaults as its name says.", "",
+             "(regression). A candidate changes the old defaults as its name says. Fit "
+             "times were measured at different times of a shared 2-core machine: compare "
+             "them roughly.", "",
              "| candidate | " + " | ".join(tables) + " | mean change | mean rank among peers"
              " | mean fit (s) |", "|---" * (len(tables) + 4) + "|"]
     peers = [p for p in PEERS if p != "skoptnn-old"]
