@@ -259,3 +259,33 @@ def test_the_target_encoders_folds_follow_random_state():
     # the seed picks; the same seed gives the same encoding.
     np.testing.assert_array_equal(encoded(0), encoded(0))
     assert not np.array_equal(encoded(0), encoded(1))
+
+
+def test_set_fixes_network_parameters_and_takes_them_out_of_the_space(tmp_path, capsys):
+    import joblib
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    frame = pd.DataFrame(X, columns=list("abc")).assign(y=(X[:, 0] > 0).astype(int))
+    path, out = tmp_path / "d.csv", tmp_path / "out"
+    frame.to_csv(path, index=False)
+    args = ["tune", str(path), "--target", "y", "--n-iter", "2", *TINY, "--output", str(out)]
+    fixed = ["--set", "n_ensemble=2", "--set", "lr_schedule=cosine", "--set", "units=8",
+             "--set", "numeric_embedding=periodic"]
+    assert main([*args, *fixed]) == 0
+    capsys.readouterr()
+    model = joblib.load(out / "model.joblib")[-1]
+    assert (model.n_ensemble, model.lr_schedule, model.units, model.numeric_embedding) == (
+        2, "cosine", 8, "periodic")
+    trials = pd.read_csv(out / "trials.csv")
+    assert "units" not in trials.columns and "n_layers" in trials.columns
+    # A resume must fix the same parameters.
+    assert main([*args, "--resume", *fixed[:2]]) == 2
+    assert "--set" in cli_error(capsys)
+    # Unknown names and bad values are refused before any search, by name.
+    for assignment, message in (("nope=1", "--set nope"), ("n_ensemble=0", "n_ensemble"),
+                                ("lr_schedule=linear", "lr_schedule")):
+        assert main([*args, "--set", assignment]) == 2
+        assert message in cli_error(capsys)
+    assert main([*args, "--set", "units"]) == 2
+    assert "expected PARAM=VALUE, got 'units'" in capsys.readouterr().err

@@ -6,6 +6,8 @@ Imports nothing heavy, so that ``skoptnn --help`` answers instantly.
 from __future__ import annotations
 
 import argparse
+import ast
+from typing import Any
 
 from .data import MAX_CLASSES, MIN_DISTINCT_SHARE
 from .resume import CHECKPOINT
@@ -14,6 +16,18 @@ __all__ = ["build_parser"]
 
 
 # -- option types: argparse reports their errors as usage errors -------------------
+def _assignment(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected PARAM=VALUE, got {text!r}")
+    try:
+        parsed = ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        parsed = value.strip()
+    return name, parsed
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -125,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
                            "below --epochs)")
     tune.add_argument("--no-defaults-first", action="store_true",
                       help="do not try the model's default configuration as the first one")
+    tune.add_argument("--set", action="append", default=[], metavar="PARAM=VALUE",
+                      type=_assignment, dest="fixed",
+                      help="fix a parameter of the network for every configuration (repeat "
+                           "for more), e.g. --set n_ensemble=5 --set numeric_embedding="
+                           "periodic; a parameter the search would tune is left out of its "
+                           "space. VALUE is read as a Python literal (5, 0.1, True, None), "
+                           "else as text")
 
     predict = commands.add_parser(
         "predict",

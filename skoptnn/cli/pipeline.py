@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .resume import CHECKPOINT
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from ..search import ResumableBayesSearchCV
 
-__all__ = ["MAX_ONE_HOT_LEVELS", "STEPS", "make_pipeline", "make_search"]
+__all__ = ["MAX_ONE_HOT_LEVELS", "STEPS", "fix_parameters", "make_pipeline", "make_search"]
 
 # The step names make_pipeline would give; the search space's parameters carry them.
 STEPS = {"classification": "optimizedmlpclassifier", "regression": "optimizedmlpregressor"}
@@ -121,6 +121,32 @@ def make_pipeline(
     return Pipeline([("preprocess", preprocess), (STEPS[task], model)])
 
 
+def fix_parameters(pipeline: Pipeline, task: str, fixed: list[tuple[str, Any]]) -> dict:
+    """Set ``--set``'s parameters on the network step; refuse unknown names and bad values.
+
+    Returns them as a dict, by name.
+    """
+    from sklearn.base import clone
+
+    from .errors import CLIError
+
+    values = dict(fixed)
+    if not values:
+        return values
+    model = pipeline.named_steps[STEPS[task]]
+    unknown = sorted(set(values) - set(model.get_params()))
+    if unknown:
+        raise CLIError(f"--set {unknown[0]}: {type(model).__name__} has no such parameter "
+                       f"(its parameters: {', '.join(sorted(model.get_params()))})")
+    trial = clone(model).set_params(**values)
+    try:
+        trial._validate_params()  # scikit-learn's own check, as fit runs it
+    except ValueError as exc:
+        raise CLIError(f"--set: {exc}") from None
+    model.set_params(**values)
+    return values
+
+
 def make_search(
     X_train: pd.DataFrame,
     task: str,
@@ -136,9 +162,11 @@ def make_search(
     from ..spaces import classifier_space, regressor_space
 
     space = classifier_space if task == "classification" else regressor_space
+    pipeline = make_pipeline(X_train, task, args.random_state, epochs)
+    fixed = fix_parameters(pipeline, task, getattr(args, "fixed", []))
     return ResumableBayesSearchCV(
-        make_pipeline(X_train, task, args.random_state, epochs),
-        space(prefix=STEPS[task]),
+        pipeline,
+        space(prefix=STEPS[task], exclude=[n for n in fixed if n in space()]),
         n_iter=n_iter,
         cv=splitter,
         scoring=scoring,

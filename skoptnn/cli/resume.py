@@ -23,7 +23,7 @@ CHECKPOINT = "checkpoint.json"
 SETTINGS = "tune-settings.json"
 
 # A settings file without these flags comes from a tune that had neither feature.
-_ADDED_FLAGS = {"--no-prune": True, "--no-defaults-first": True}
+_ADDED_FLAGS = {"--no-prune": True, "--no-defaults-first": True, "--set": []}
 
 
 def settings(
@@ -39,6 +39,7 @@ def settings(
         "--task": task, "--scoring": scoring, "--cv": cv, "--test-size": args.test_size,
         "--random-state": args.random_state, "--epochs": epochs,
         "--no-prune": args.no_prune, "--no-defaults-first": args.no_defaults_first,
+        "--set": sorted(f"{name}={value!r}" for name, value in getattr(args, "fixed", [])),
     }
 
 
