@@ -283,9 +283,12 @@ def test_set_fixes_network_parameters_and_takes_them_out_of_the_space(tmp_path, 
     assert main([*args, "--resume", *fixed[:2]]) == 2
     assert "--set" in cli_error(capsys)
     # Unknown names and bad values are refused before any search, by name.
+    # Nothing in the output folder changes: the search there still resumes.
+    settings = (out / "tune-settings.json").read_text()
     for assignment, message in (("nope=1", "--set nope"), ("n_ensemble=0", "n_ensemble"),
                                 ("lr_schedule=linear", "lr_schedule")):
         assert main([*args, "--set", assignment]) == 2
         assert message in cli_error(capsys)
+    assert (out / "tune-settings.json").read_text() == settings
     assert main([*args, "--set", "units"]) == 2
     assert "expected PARAM=VALUE, got 'units'" in capsys.readouterr().err

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .data import tune_data
 from .errors import CLIError, one_line
 from .outputs import OUTPUTS, prepare_output, write_outputs
-from .pipeline import make_search
+from .pipeline import fix_parameters, make_pipeline, make_search
 from .resume import CHECKPOINT, settings, start_or_resume
 from .split import split
 
@@ -38,6 +38,10 @@ def tune(args: argparse.Namespace) -> int:
         scorer = get_scorer(scoring)
     except ValueError:
         raise CLIError(f"unknown --scoring {scoring!r}") from None
+    # --set is checked before the output folder is touched: a bad value must not
+    # overwrite the settings a later --resume of a search there compares with.
+    fix_parameters(make_pipeline(X, task, args.random_state, epochs), task,
+                   getattr(args, "fixed", []))
     out = Path(args.output)
     prepare_output(out)
     X_train, X_test, y_train, y_test, splitter = split(
