@@ -67,13 +67,19 @@ def test_task_option_overrides_the_rule(tmp_path, capsys):
     assert "Tuning a regressor" in capsys.readouterr().out
 
 
-def test_time_budget_stops_after_the_crossing_trial_and_writes_everything(tmp_path, capsys):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(100, 3))
+def _tune_args(tmp_path, n_rows: int, n_iter: int) -> tuple[list[str], object]:
+    """``tune`` arguments for a CSV of 3 normal features and a binary target ``y``
+    written to ``tmp_path``, and the output folder."""
+    X = np.random.default_rng(0).normal(size=(n_rows, 3))
     frame = pd.DataFrame(X, columns=list("abc")).assign(y=(X[:, 0] > 0).astype(int))
     path, out = tmp_path / "d.csv", tmp_path / "out"
     frame.to_csv(path, index=False)
-    args = ["tune", str(path), "--target", "y", "--n-iter", "5", *TINY, "--output", str(out)]
+    return ["tune", str(path), "--target", "y", "--n-iter", str(n_iter), *TINY,
+            "--output", str(out)], out
+
+
+def test_time_budget_stops_after_the_crossing_trial_and_writes_everything(tmp_path, capsys):
+    args, out = _tune_args(tmp_path, 100, 5)
     # Any trial takes longer than a millisecond: the first one crosses the budget.
     assert main([*args, "--time-budget", "0.001"]) == 0
     report = capsys.readouterr().out
@@ -264,12 +270,7 @@ def test_the_target_encoders_folds_follow_random_state():
 def test_set_fixes_network_parameters_and_takes_them_out_of_the_space(tmp_path, capsys):
     import joblib
 
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(120, 3))
-    frame = pd.DataFrame(X, columns=list("abc")).assign(y=(X[:, 0] > 0).astype(int))
-    path, out = tmp_path / "d.csv", tmp_path / "out"
-    frame.to_csv(path, index=False)
-    args = ["tune", str(path), "--target", "y", "--n-iter", "2", *TINY, "--output", str(out)]
+    args, out = _tune_args(tmp_path, 120, 2)
     fixed = ["--set", "n_ensemble=2", "--set", "lr_schedule=cosine", "--set", "units=8",
              "--set", "numeric_embedding=periodic"]
     assert main([*args, *fixed]) == 0
