@@ -183,6 +183,13 @@ class SmoothClipScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Z *= self.clip
         if Z is not X:
             X[...] = Z
+            if self.clip is not None:
+                # Rounding to X's dtype can land a hair beyond the clip (float32(0.001)
+                # > 0.001): the dtype's largest value within it stands in.
+                limit = X.dtype.type(self.clip)
+                if float(limit) > self.clip:
+                    limit = np.nextafter(limit, X.dtype.type(0))
+                np.clip(X, -limit, limit, out=X)
         return X
 
     def inverse_transform(self, X):
