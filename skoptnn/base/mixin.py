@@ -46,6 +46,7 @@ from .params import BEFORE_ADDED
 from .persist import from_plain, to_plain
 from .report import DivergenceWarning as DivergenceWarning  # re-exported: defined here once
 from .report import gradient_tables, joined_history, warn_divergences
+from .schedule import check_schedule, cycle
 from .scikeras import hidden_property as _hidden_property
 
 # The compiled loop counts epochs in int32.
@@ -196,7 +197,7 @@ class _MLPMixin:
         # Continued training (warm_start, partial_fit) starts from the fitted
         # network; partial_fit trains one epoch, on all the rows it is given (no
         # early stopping: nothing is held out).
-        self._check_schedule()
+        check_schedule(self.lr_schedule, self.lr_warmup)
         continuing = self.__sklearn_is_fitted__() and (incremental or self.warm_start)
         previous = self._continued_network() if continuing else None
         X, y = self._validate_training_data(X, y, reset=not continuing)
@@ -243,7 +244,7 @@ class _MLPMixin:
             shuffle=self.shuffle, learning_rate=learning_rate, early_stopping=early_stopping,
             verbose=self.verbose, monitor_gradients=self.monitor_gradients, pruning=pruning,
             lr_schedule=self.lr_schedule, warmup=float(self.lr_warmup),
-            cycle=self._cycle(previous, incremental),
+            cycle=cycle(0 if previous is None else self.n_epochs_, self.epochs, incremental),
         )
         record = ensemble.record(results)
         self._report(results, record, learning_rate,
@@ -278,22 +279,6 @@ class _MLPMixin:
                 "first_epoch": self.n_epochs_,
                 "start_epoch": None if trained_on else best_epoch,
                 "references": None if trained_on else references}
-
-    def _check_schedule(self) -> None:
-        if self.lr_schedule == "coslog" and self.lr_warmup:
-            raise ValueError(
-                f"lr_warmup={self.lr_warmup!r} does not go with lr_schedule='coslog', which "
-                "starts from a rate of 0 itself (a warm-up would climb to the full rate, "
-                "then drop back to 0); set lr_warmup=0.0 or another lr_schedule.")
-
-    def _cycle(self, previous: FittedNetwork | FittedEnsemble | None,
-               incremental: bool) -> tuple[int, int]:
-        """The learning-rate schedule's cycle, ``(first epoch, epochs)``: a fit's
-        own epochs; for partial_fit, every ``epochs`` calls from the first."""
-        first = 0 if previous is None else self.n_epochs_
-        if incremental:
-            first -= first % self.epochs
-        return first, int(self.epochs)
 
     def _draw_seed(self) -> int:
         return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
